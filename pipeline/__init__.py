@@ -1,0 +1,1 @@
+"""Warta: news articles to an entity-tagged Elasticsearch index."""

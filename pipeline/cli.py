@@ -1,0 +1,188 @@
+"""The ``warta`` command: ingest, search, the local Elasticsearch node, NER training and evaluation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from pipeline.settings import PROJECT_ROOT, get_settings
+
+app = typer.Typer(
+    help="Warta: news articles into an entity-tagged Elasticsearch index.", no_args_is_help=True
+)
+es_app = typer.Typer(help="The local Elasticsearch node (Java 17+ and Maven).", no_args_is_help=True)
+train_app = typer.Typer(help="Rebuild models.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure stages on gold data.", no_args_is_help=True)
+app.add_typer(es_app, name="es")
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
+
+console = Console(stderr=True)
+DEFAULT_NER_DATA = PROJECT_ROOT.parent / "shared" / "data" / "ner"
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .html, .jsonl).")],
+    index: Annotated[str | None, typer.Option(help="Index name (default: WARTA_INDEX).")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Staging folder name (default: a timestamp).")] = None,
+) -> None:
+    """Run every stage over PATHS in this process and print the run report as JSON."""
+    from pipeline.run import ReconciliationError, run_all
+    from pipeline.staging import run_dir
+
+    settings = get_settings()
+    folder = run_dir(settings.staging_dir / "cli", run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ"))
+    steps = ["sources", "clean", "enrich", "index"]
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("starting", total=len(steps))
+
+        def on_step(name: str) -> None:
+            progress.update(task, description=name, completed=steps.index(name))
+
+        try:
+            report = run_all(paths, folder, settings, index_name=index, on_step=on_step)
+        except ReconciliationError as err:
+            console.print(f"[red]{err}[/red]")
+            raise typer.Exit(1) from err
+        progress.update(task, description="done", completed=len(steps))
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="simple_query_string syntax; '' matches all.")],
+    person: Annotated[list[str] | None, typer.Option(help="Only articles naming this person.")] = None,
+    organisation: Annotated[
+        list[str] | None, typer.Option(help="Only articles naming this organisation.")
+    ] = None,
+    location: Annotated[list[str] | None, typer.Option(help="Only articles naming this place.")] = None,
+    language: Annotated[str | None, typer.Option(help="ISO 639-1 code, e.g. id or en.")] = None,
+    source: Annotated[str | None, typer.Option(help="Source name.")] = None,
+    since: Annotated[datetime | None, typer.Option(help="Published on or after (ISO date).")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Published on or before (ISO date).")] = None,
+    size: Annotated[int, typer.Option(min=1, max=1000)] = 10,
+    index: Annotated[str | None, typer.Option(help="Index name (default: WARTA_INDEX).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Search the index: highlighted snippets and entity tags for the top hits."""
+    from pipeline.index import connect
+    from pipeline.search import SearchFilters
+    from pipeline.search import search as run_search
+
+    settings = get_settings()
+    filters = SearchFilters(
+        persons=tuple(person or ()),
+        organisations=tuple(organisation or ()),
+        locations=tuple(location or ()),
+        language=language,
+        source=source,
+        published_from=_utc(since),
+        published_to=_utc(until),
+    )
+    client = connect(settings)
+    try:
+        result = run_search(client, index or settings.index, query, filters, size=size)
+    finally:
+        client.close()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"total": result.total, "hits": [asdict(h) for h in result.hits]},
+                ensure_ascii=False,
+            )
+        )
+        return
+    out = Console()
+    out.print(f"[bold]{result.total}[/bold] matching articles for [cyan]{query!r}[/cyan]")
+    for rank, hit in enumerate(result.hits, start=1):
+        out.print(
+            f"\n[bold]{rank}. {hit.title}[/bold]  ({hit.language}, {hit.source}, score {hit.score:.2f})"
+        )
+        if hit.url or hit.published_at:
+            out.print(f"   {hit.published_at or ''} {hit.url or ''}".rstrip())
+        for snippet in hit.highlights:
+            text = snippet.replace("\n", " ").replace("[", "\\[")
+            out.print("   … " + text.replace("«", "[yellow]").replace("»", "[/yellow]") + " …")
+        for label, names in (
+            ("people", hit.persons),
+            ("organisations", hit.organisations),
+            ("places", hit.locations),
+        ):
+            if names:
+                out.print(f"   [dim]{label}:[/dim] " + ", ".join(names))
+
+
+@es_app.command("start")
+def es_start() -> None:
+    """Start a local node at WARTA_ES_URL unless one answers there already."""
+    from pipeline import es_local
+
+    settings = get_settings()
+    try:
+        started = es_local.start(settings)
+    except es_local.LocalNodeError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(1) from err
+    typer.echo(f"{'started' if started else 'already running'}: {settings.es_url}")
+
+
+@es_app.command("stop")
+def es_stop() -> None:
+    """Stop the local node this project started on WARTA_ES_URL's port."""
+    from pipeline import es_local
+
+    settings = get_settings()
+    typer.echo("stopped" if es_local.stop(settings) else "no local node was running")
+
+
+@es_app.command("status")
+def es_status() -> None:
+    """Health of WARTA_ES_URL and the local node's pid, as JSON; exit 1 if nothing answers."""
+    from pipeline import es_local
+
+    info = es_local.status(get_settings())
+    typer.echo(json.dumps(info))
+    if info["health"] is None:
+        raise typer.Exit(1)
+
+
+@train_app.command("ner")
+def train_ner(
+    data: Annotated[Path, typer.Option(help="The shared NER corpora folder.")] = DEFAULT_NER_DATA,
+    max_steps: Annotated[int | None, typer.Option(help="Override the config's training steps.")] = None,
+) -> None:
+    """Rebuild pipeline/models/ner from the corpora (fixed seed, pinned config)."""
+    from pipeline.train_ner import train
+
+    typer.echo(f"model written to {train(data, max_steps=max_steps)}")
+
+
+@eval_app.command("ner")
+def eval_ner(
+    conll: Annotated[Path, typer.Argument(help="token<TAB>tag file, blank line between sentences.")],
+    model: Annotated[Path | None, typer.Option(help="Model folder (default: WARTA_NER_MODEL).")] = None,
+) -> None:
+    """Entity-level P/R/F1 over PER/ORG/LOC and tokens per second, as one JSON line."""
+    from pipeline.evaluation import evaluate_ner
+
+    typer.echo(json.dumps(evaluate_ner(conll, model or get_settings().ner_model)))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

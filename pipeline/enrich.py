@@ -1,0 +1,108 @@
+"""Enrich: tag people, organisations and places, and give each mention a canonical name.
+
+The model is Warta's own spaCy pipeline, trained from the corpora in ``../shared/data/ner``
+(see ``pipeline/models/ner/MODEL_CARD.md``). It is loaded once per process.
+
+Canonical names, for now within one article: a later short form of a person (``Putin``)
+joins the earlier full name (``Vladimir Putin``). Cross-language names (``AS`` = ``Amerika
+Serikat`` = ``United States``) are issue 8's work.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.records import Article, Entity, EntityLabel, TaggedArticle
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+LABELS: frozenset[str] = frozenset({"PER", "ORG", "LOC"})
+_SPACE = re.compile(r"\s+")
+_EDGE_PUNCT = "\"'\u201c\u201d\u2018\u2019\u00ab\u00bb()[]{},.;:!?"  # quotes, guillemets, brackets
+
+
+@lru_cache(maxsize=2)
+def load_model(path: Path) -> Language:
+    """The spaCy pipeline at ``path``, loaded once per process and path."""
+    import spacy
+
+    if not (path / "meta.json").exists():
+        raise FileNotFoundError(f"no NER model at {path}; rebuild it with `warta train ner`")
+    return spacy.load(path)
+
+
+def tag_articles(
+    articles: Iterable[Article], model_path: Path, batch_size: int = 64
+) -> Iterator[TaggedArticle]:
+    """Tag titles and bodies in batches; yields articles in input order."""
+    nlp = load_model(model_path)
+    pending: list[Article] = []
+    for article in articles:
+        pending.append(article)
+        if len(pending) >= batch_size:
+            yield from _tag_batch(nlp, pending)
+            pending = []
+    if pending:
+        yield from _tag_batch(nlp, pending)
+
+
+def _tag_batch(nlp: Language, articles: list[Article]) -> Iterator[TaggedArticle]:
+    texts = [text for a in articles for text in (a.title, a.body)]
+    docs = iter(nlp.pipe(texts, batch_size=len(texts)))
+    for article in articles:
+        title_doc, body_doc = next(docs), next(docs)
+        body_mentions = list(_mentions(body_doc, "body"))
+        # Headlines are often Title Case, which the model reads as names ("Bahas Perbaikan"):
+        # keep a headline mention only when the body names it too.
+        body_names = {m.canonical for m in body_mentions}
+        title_mentions = [m for m in _mentions(title_doc, "title") if m.canonical in body_names]
+        mentions = [*title_mentions, *body_mentions]
+        yield TaggedArticle(**article.model_dump(), entities=canonicalise(mentions))
+
+
+def _mentions(doc: Doc, field: str) -> Iterator[Entity]:
+    for ent in doc.ents:
+        if ent.label_ not in LABELS:
+            continue
+        text = ent.text.strip(_EDGE_PUNCT + " ")
+        if not any(ch.isalpha() for ch in text):
+            continue
+        start = ent.start_char + ent.text.index(text)
+        label: EntityLabel = ent.label_  # type: ignore[assignment]
+        yield Entity(
+            text=text,
+            label=label,
+            field=field,  # type: ignore[arg-type]
+            start=start,
+            end=start + len(text),
+            canonical=_SPACE.sub(" ", text),
+        )
+
+
+def canonicalise(mentions: list[Entity]) -> list[Entity]:
+    """Within one article, a person's partial name takes the fullest name it is part of."""
+    full_names = sorted(
+        {m.canonical for m in mentions if m.label == "PER" and " " in m.canonical},
+        key=lambda name: -len(name.split()),
+    )
+    out = []
+    for mention in mentions:
+        if mention.label == "PER":
+            words = mention.canonical.split()
+            for name in full_names:
+                if _is_subsequence(words, name.split()):
+                    mention = mention.model_copy(update={"canonical": name})
+                    break
+        out.append(mention)
+    return out
+
+
+def _is_subsequence(part: list[str], whole: list[str]) -> bool:
+    n = len(part)
+    return n < len(whole) and any(whole[i : i + n] == part for i in range(len(whole) - n + 1))

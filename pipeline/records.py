@@ -1,0 +1,73 @@
+"""The typed records the stages speak, in the order an article meets them.
+
+RawArticle (sources) -> Article (clean) -> TaggedArticle (enrich) -> indexed document.
+Anything that leaves the path early becomes a Rejection with a reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Outcome = Literal["skipped", "quarantined", "duplicate"]
+EntityLabel = Literal["PER", "ORG", "LOC"]
+
+
+class RawArticle(BaseModel):
+    """One input as read from a source, before cleaning."""
+
+    input_id: str  # where it came from: a file path, or "path:line" for JSON lines
+    source: str
+    format: Literal["text", "html"]
+    content: str
+    url: str | None = None
+    title: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None  # a hint from the input; detection runs when it is absent
+
+
+class Article(BaseModel):
+    """A cleaned article: main text and metadata, with a deterministic id."""
+
+    id: str
+    input_id: str
+    source: str
+    url: str | None = None
+    title: str
+    body: str
+    authors: list[str] = Field(default_factory=list)
+    site_name: str | None = None
+    published_at: datetime | None = None
+    language: str
+    ingested_at: datetime
+
+
+class Entity(BaseModel):
+    """One mention: character offsets into ``field`` of the article."""
+
+    text: str
+    label: EntityLabel
+    field: Literal["title", "body"]
+    start: int
+    end: int
+    canonical: str
+
+
+class TaggedArticle(Article):
+    entities: list[Entity] = Field(default_factory=list)
+
+    def canonical_names(self, label: EntityLabel) -> list[str]:
+        """Distinct canonical names of one type, in first-mention order."""
+        return list(dict.fromkeys(e.canonical for e in self.entities if e.label == label))
+
+
+class Rejection(BaseModel):
+    """An input that did not become an indexed document, and why."""
+
+    input_id: str
+    stage: str
+    outcome: Outcome
+    reason: str
+    article_id: str | None = None

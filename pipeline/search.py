@@ -1,0 +1,137 @@
+"""Search: one query over titles and bodies in every analysis, with entity/language/date filters.
+
+The query string uses Elasticsearch's ``simple_query_string`` syntax (``"exact phrase"``,
+``-exclude``, ``prefix*``, ``a | b``); all terms must match by default. Each term is looked up
+in the standard, Indonesian-stemmed and English-stemmed forms of the text, so ``bicara``
+finds ``pembicaraan`` and ``meeting`` finds ``meetings``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+TEXT_FIELDS = ["title^3", "title.id^3", "title.en^3", "body", "body.id", "body.en"]
+HIGHLIGHT_FIELDS = ["body", "body.id", "body.en", "title", "title.id", "title.en"]
+ENTITY_FIELDS = {"person": "persons", "organisation": "organisations", "location": "locations"}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    persons: tuple[str, ...] = ()
+    organisations: tuple[str, ...] = ()
+    locations: tuple[str, ...] = ()
+    language: str | None = None
+    source: str | None = None
+    published_from: datetime | None = None
+    published_to: datetime | None = None
+
+    def clauses(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for es_field, names in (
+            ("persons", self.persons),
+            ("organisations", self.organisations),
+            ("locations", self.locations),
+        ):
+            out.extend({"term": {es_field: name}} for name in names)
+        if self.language:
+            out.append({"term": {"language": self.language}})
+        if self.source:
+            out.append({"term": {"source": self.source}})
+        if self.published_from or self.published_to:
+            bounds: dict[str, str] = {}
+            if self.published_from:
+                bounds["gte"] = self.published_from.isoformat()
+            if self.published_to:
+                bounds["lte"] = self.published_to.isoformat()
+            out.append({"range": {"published_at": bounds}})
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    id: str
+    score: float
+    title: str
+    url: str | None
+    source: str
+    language: str
+    published_at: str | None
+    highlights: list[str]
+    persons: list[str]
+    organisations: list[str]
+    locations: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    total: int
+    hits: list[Hit] = field(default_factory=list)
+
+
+def build_query(query: str, filters: SearchFilters) -> dict[str, Any]:
+    must: list[dict[str, Any]] = []
+    if query.strip():
+        must.append(
+            {
+                "simple_query_string": {
+                    "query": query,
+                    "fields": TEXT_FIELDS,
+                    "default_operator": "and",
+                }
+            }
+        )
+    else:
+        must.append({"match_all": {}})
+    return {"bool": {"must": must, "filter": filters.clauses()}}
+
+
+def search(
+    client: Elasticsearch,
+    index: str,
+    query: str,
+    filters: SearchFilters | None = None,
+    size: int = 10,
+) -> SearchResult:
+    """Top hits for ``query`` with highlighted snippets and entity tags."""
+    response = client.search(
+        index=index,
+        query=build_query(query, filters or SearchFilters()),
+        size=size,
+        track_total_hits=True,
+        source_excludes=["body", "entities"],
+        highlight={
+            "pre_tags": ["«"],
+            "post_tags": ["»"],
+            "fields": {name: {"fragment_size": 180, "number_of_fragments": 2} for name in HIGHLIGHT_FIELDS},
+        },
+    )
+    hits = [_hit(raw) for raw in response["hits"]["hits"]]
+    return SearchResult(total=int(response["hits"]["total"]["value"]), hits=hits)
+
+
+def _hit(raw: dict[str, Any]) -> Hit:
+    src = raw["_source"]
+    highlight: dict[str, list[str]] = raw.get("highlight", {})
+    # The same passage is often highlighted by several analyses (with different marks): keep one.
+    by_text: dict[str, str] = {}
+    for name in HIGHLIGHT_FIELDS:
+        for snippet in highlight.get(name, []):
+            by_text.setdefault(snippet.replace("«", "").replace("»", ""), snippet)
+    snippets = list(by_text.values())
+    return Hit(
+        id=raw["_id"],
+        score=float(raw.get("_score") or 0.0),
+        title=src.get("title", ""),
+        url=src.get("url"),
+        source=src.get("source", ""),
+        language=src.get("language", ""),
+        published_at=src.get("published_at"),
+        highlights=snippets[:3],
+        persons=src.get("persons", []),
+        organisations=src.get("organisations", []),
+        locations=src.get("locations", []),
+    )

@@ -1,0 +1,153 @@
+"""Sources: turn local files into RawArticles.
+
+Accepted inputs (folders are walked recursively, in sorted order):
+- ``.txt``: a plain-text article, first non-empty line the headline, then paragraphs;
+- ``.html`` / ``.htm``: a saved web page (cleaned later by trafilatura);
+- ``.jsonl``: one JSON object per line with ``text`` or ``html`` and optional ``url``, ``title``,
+  ``published_at``, ``language``, ``source``.
+Every input yields exactly one RawArticle or one Rejection, so runs can account for all of them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from trafilatura.utils import decode_file
+
+from pipeline.records import RawArticle, Rejection
+
+TEXT_SUFFIXES = {".txt"}
+HTML_SUFFIXES = {".html", ".htm"}
+JSONL_SUFFIXES = {".jsonl"}
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+Item = RawArticle | Rejection
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
+    """(file, source label) for every file under the given paths; the label is the top path's name."""
+    for top in paths:
+        label = top.resolve().name or str(top)
+        if top.is_dir():
+            for path in sorted(p for p in top.rglob("*") if p.is_file()):
+                if not any(part.startswith(".") for part in path.relative_to(top).parts):
+                    yield path, label
+        else:
+            yield top, label
+
+
+def read_inputs(paths: Iterable[Path]) -> Iterator[Item]:
+    """Every input found under ``paths``, as a RawArticle or a Rejection with its reason."""
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"input path does not exist: {path}")
+    for path, label in iter_files(paths):
+        yield from read_file(path, label)
+
+
+def read_file(path: Path, source: str) -> Iterator[Item]:
+    input_id = str(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        yield _reject(input_id, "skipped", f"unsupported file type {suffix or '(none)'!r}")
+        return
+    size = path.stat().st_size
+    if size == 0:
+        yield _reject(input_id, "quarantined", "empty file")
+        return
+    if size > MAX_FILE_BYTES:
+        yield _reject(input_id, "quarantined", f"file too large ({size} bytes > {MAX_FILE_BYTES})")
+        return
+    data = path.read_bytes()
+    if suffix in JSONL_SUFFIXES:
+        yield from _read_jsonl(path, data, source)
+        return
+    if b"\x00" in data[:8192]:
+        yield _reject(input_id, "quarantined", "binary data (NUL bytes), not a text or HTML file")
+        return
+    if suffix in HTML_SUFFIXES:
+        yield RawArticle(input_id=input_id, source=source, format="html", content=decode_file(data))
+        return
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        yield _reject(input_id, "quarantined", f"not UTF-8 text: {err.reason} at byte {err.start}")
+        return
+    yield _text_article(input_id, source, text)
+
+
+def _text_article(input_id: str, source: str, text: str) -> Item:
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if len(lines) < 2:
+        return _reject(input_id, "quarantined", "text file needs a headline line and a body")
+    return RawArticle(
+        input_id=input_id,
+        source=source,
+        format="text",
+        title=lines[0],
+        content="\n\n".join(lines[1:]),
+    )
+
+
+def _read_jsonl(path: Path, data: bytes, source: str) -> Iterator[Item]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        yield _reject(str(path), "quarantined", f"not UTF-8 text: {err.reason} at byte {err.start}")
+        return
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        input_id = f"{path}:{line_no}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            yield _reject(input_id, "quarantined", f"invalid JSON: {err.msg} (column {err.colno})")
+            continue
+        if not isinstance(record, dict):
+            yield _reject(input_id, "quarantined", "JSON line is not an object")
+            continue
+        yield _jsonl_article(input_id, source, record)
+
+
+def _jsonl_article(input_id: str, source: str, record: dict[str, Any]) -> Item:
+    html, text = record.get("html"), record.get("text")
+    if not (isinstance(html, str) and html.strip()) and not (isinstance(text, str) and text.strip()):
+        return _reject(input_id, "quarantined", "JSON record has neither 'text' nor 'html'")
+    try:
+        published = _parse_datetime(record.get("published_at"))
+    except ValueError as err:
+        return _reject(input_id, "quarantined", f"bad published_at: {err}")
+    title = record.get("title")
+    return RawArticle(
+        input_id=input_id,
+        source=str(record.get("source") or source),
+        format="html" if isinstance(html, str) and html.strip() else "text",
+        content=html if isinstance(html, str) and html.strip() else str(text),
+        url=record.get("url") or None,
+        title=title.strip() if isinstance(title, str) and title.strip() else None,
+        published_at=published,
+        language=record.get("language") or None,
+    )
+
+
+def _parse_datetime(value: object) -> datetime | None:
+    """ISO 8601 strings or Unix seconds; naive times are taken as UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if not isinstance(value, str):
+        raise ValueError(f"expected ISO 8601 text or Unix seconds, got {type(value).__name__}")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _reject(input_id: str, outcome: str, reason: str) -> Rejection:
+    return Rejection(input_id=input_id, stage="sources", outcome=outcome, reason=reason)  # type: ignore[arg-type]

@@ -1,0 +1,87 @@
+"""Shared fixtures: one real Elasticsearch node per test session, a fresh index per test, and
+an isolated Airflow home with a migrated metadata database.
+
+The node listens on WARTA_TEST_ES_URL (default http://127.0.0.1:9250, so a developer's node on
+9200 is left alone). If something already answers there it is used; otherwise the project's own
+local node is started, and stopped again at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT_ROOT.parent / "shared"
+TEST_ES_URL = os.environ.get("WARTA_TEST_ES_URL", "http://127.0.0.1:9250")
+
+# Airflow reads its configuration at import time, so its home is set before anything imports it.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="warta-airflow-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
+        "WARTA_ES_URL": TEST_ES_URL,
+        "WARTA_STAGING_DIR": str(_AIRFLOW_HOME / "staging"),
+    }
+)
+
+
+@pytest.fixture(scope="session")
+def es_node() -> Iterator[str]:
+    """The URL of a healthy, real Elasticsearch node."""
+    from pipeline import es_local
+    from pipeline.settings import get_settings
+
+    settings = get_settings()
+    started = es_local.start(settings)
+    yield settings.es_url
+    if started:
+        es_local.stop(settings)
+
+
+@pytest.fixture
+def es_client(es_node: str):  # type: ignore[no-untyped-def]
+    from pipeline.index import connect
+    from pipeline.settings import get_settings
+
+    client = connect(get_settings())
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def index_name(es_client) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A fresh index name (and its template) for one test, removed afterwards."""
+    name = f"warta-test-{uuid.uuid4().hex[:10]}"
+    yield name
+    es_client.options(ignore_status=404).indices.delete(index=name)
+    es_client.options(ignore_status=404).indices.delete_index_template(name=name)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Migrate the throwaway Airflow metadata database once per session."""
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=False,
+    )
+    assert done.returncode == 0, f"airflow db migrate failed:\n{done.stdout}\n{done.stderr}"
+    return _AIRFLOW_HOME
+
+
+@pytest.fixture
+def seeds_dir() -> Path:
+    return PROJECT_ROOT / "seeds"

@@ -1,0 +1,62 @@
+"""The `warta` command, run as a user runs it (a subprocess of the installed console script)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from elasticsearch import Elasticsearch
+
+# The console script installed next to this interpreter (uv sync installs it into .venv/bin).
+WARTA = [str(Path(sys.executable).parent / "warta")]
+
+
+def _warta(*args: str, index: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = os.environ.copy()
+    if index:
+        env["WARTA_INDEX"] = index
+    return subprocess.run([*WARTA, *args], capture_output=True, text=True, env=env, check=False, timeout=600)
+
+
+def test_ingest_then_search_json(
+    seeds_dir: Path, index_name: str, es_client: Elasticsearch, tmp_path: Path
+) -> None:
+    done = _warta("ingest", str(seeds_dir), "--run-id", "cli-test", index=index_name)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["reconciled"] is True and report["indexed"] == es_client.count(index=index_name)["count"]
+
+    done = _warta("search", "Rusia", "--location", "Istanbul", "--language", "id", "--json", index=index_name)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["total"] >= 1
+    top = result["hits"][0]
+    assert "Istanbul" in top["locations"] and top["language"] == "id"
+    assert any("«Rusia»" in s for s in top["highlights"])
+
+    done = _warta("search", "Rusia", "--since", "2030-01-01", "--json", index=index_name)
+    assert json.loads(done.stdout)["total"] == 0
+
+    done = _warta("search", "pembicaraan", index=index_name)
+    assert done.returncode == 0 and "Diplomat Rusia" in done.stdout and "people:" in done.stdout
+
+
+def test_es_status_reports_health(es_node: str) -> None:
+    done = _warta("es", "status")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["health"] in ("green", "yellow")
+
+
+def test_eval_ner_prints_one_json_line(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.conll"
+    gold.write_text("Presiden\tO\nJoko\tB-PER\nWidodo\tI-PER\nberkunjung\tO\nke\tO\nJakarta\tB-LOC\n.\tO\n")
+    done = _warta("eval", "ner", str(gold))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    assert result["gold_entities"] == 2 and result["tokens"] == 7
+    assert 0.0 <= result["f1"] <= 1.0

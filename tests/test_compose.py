@@ -1,0 +1,48 @@
+"""docker-compose.yml is valid for Docker Compose (the engine cannot run here; the file can be checked)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _compose() -> list[str]:
+    docker = shutil.which("docker")
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode == 0
+    ):
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    if legacy:
+        return [legacy]
+    pytest.skip(
+        "neither `docker compose` nor `docker-compose` is installed (.ci/run installs docker-compose)"
+    )
+
+
+def test_compose_config_is_valid() -> None:
+    done = subprocess.run(
+        [*_compose(), "-f", str(PROJECT_ROOT / "docker-compose.yml"), "config"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    services = yaml.safe_load(done.stdout)["services"]
+    assert {"elasticsearch", "kibana"} <= set(services)
+    es_image = services["elasticsearch"]["image"].rsplit(":", 1)[1]
+    kibana_image = services["kibana"]["image"].rsplit(":", 1)[1]
+    assert es_image == kibana_image and es_image.startswith("8.")
+    airflow = [name for name in services if name.startswith("airflow")]
+    assert airflow, "an Airflow service"
+    for name in airflow:
+        volumes = " ".join(str(v) for v in services[name].get("volumes", []))
+        assert "/dags" in volumes, f"{name} mounts dags/"

@@ -1,0 +1,56 @@
+"""Entity tagging with the committed model, and within-article canonical names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline.enrich import canonicalise, tag_articles
+from pipeline.records import Article, Entity
+from pipeline.settings import get_settings
+
+
+def _seed_article(seeds_dir: Path) -> Article:
+    lines = (seeds_dir / "000_42c65bd1df09fd07.txt").read_text().splitlines()
+    return Article(
+        id="seed",
+        input_id="seed",
+        source="seeds",
+        title=lines[0],
+        body="\n\n".join(lines[1:]),
+        language="id",
+        ingested_at=datetime.now(UTC),
+    )
+
+
+def test_seed_article_people_and_places(seeds_dir: Path) -> None:
+    (tagged,) = tag_articles([_seed_article(seeds_dir)], get_settings().ner_model)
+    persons = tagged.canonical_names("PER")
+    places = tagged.canonical_names("LOC")
+    for name in ("Vladimir Putin", "Donald Trump", "Joe Biden", "Sergei Lavrov"):
+        assert name in persons
+    for place in ("Istanbul", "Washington", "Ukraina"):
+        assert place in places
+    # Offsets point at the mention in its field.
+    for entity in tagged.entities:
+        text = tagged.body if entity.field == "body" else tagged.title
+        assert text[entity.start : entity.end] == entity.text
+    # A later bare "Putin" joins the earlier full name.
+    bare = [e for e in tagged.entities if e.text == "Putin" and e.label == "PER"]
+    assert bare and all(e.canonical == "Vladimir Putin" for e in bare)
+
+
+def test_canonicalise_joins_partial_person_names_only() -> None:
+    def ent(text: str, label: str = "PER") -> Entity:
+        return Entity(text=text, label=label, field="body", start=0, end=len(text), canonical=text)  # type: ignore[arg-type]
+
+    out = canonicalise(
+        [ent("Sergei Lavrov"), ent("Lavrov"), ent("Sergei"), ent("Lavrov", "ORG"), ent("Biden")]
+    )
+    assert [e.canonical for e in out] == [
+        "Sergei Lavrov",
+        "Sergei Lavrov",
+        "Sergei Lavrov",
+        "Lavrov",
+        "Biden",
+    ]

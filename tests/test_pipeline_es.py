@@ -1,0 +1,130 @@
+"""The whole path against the real Elasticsearch node: ingest, search, re-run, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from pipeline.index import ensure_index
+from pipeline.run import run_all
+from pipeline.search import SearchFilters, search
+from pipeline.settings import get_settings
+
+SEED_FILE = "000_42c65bd1df09fd07.txt"
+
+
+def _expected_articles(folder: Path) -> int:
+    """Inputs that should become documents: .txt/.html files and JSON lines (not SOURCES.md)."""
+    count = 0
+    for path in folder.iterdir():
+        if path.suffix in (".txt", ".html"):
+            count += 1
+        elif path.suffix == ".jsonl":
+            count += sum(1 for line in path.read_text().splitlines() if line.strip())
+    return count
+
+
+@pytest.fixture
+def ingested(seeds_dir: Path, index_name: str, tmp_path: Path) -> dict[str, object]:
+    return run_all([seeds_dir], tmp_path / "run1", get_settings(), index_name=index_name)
+
+
+def test_seeds_are_indexed_and_reconciled(
+    ingested: dict[str, object], es_client: Elasticsearch, index_name: str, seeds_dir: Path
+) -> None:
+    expected = _expected_articles(seeds_dir)
+    assert ingested["reconciled"] is True
+    assert ingested["indexed"] == ingested["created"] == expected
+    assert ingested["skipped"] == 1  # SOURCES.md
+    assert es_client.count(index=index_name)["count"] == expected
+    mapping = es_client.indices.get_mapping(index=index_name)[index_name]["mappings"]
+    assert mapping["properties"]["published_at"]["type"] == "date"
+    assert mapping["properties"]["body"]["fields"]["id"]["analyzer"] == "indonesian"
+    assert mapping["properties"]["persons"]["type"] == "keyword"
+
+
+def test_inflected_indonesian_form_finds_the_seed(
+    ingested: dict[str, object], es_client: Elasticsearch, index_name: str
+) -> None:
+    # "dibicarakan" does not occur in the seed; only its stem "bicara" (from "pembicaraan") does.
+    plain = es_client.search(index=index_name, query={"match": {"body": "dibicarakan"}})
+    assert plain["hits"]["total"]["value"] == 0
+    result = search(es_client, index_name, "dibicarakan")
+    seed = [h for h in result.hits if h.title.startswith("Diplomat Rusia dan AS Bertemu")]
+    assert len(seed) == 1
+    assert any("«pembicaraan»" in s.lower() or "«membicarakan»" in s.lower() for s in seed[0].highlights)
+    assert all(h.language == "id" for h in result.hits)
+
+
+def test_entity_filters_return_only_tagged_articles(
+    ingested: dict[str, object], es_client: Elasticsearch, index_name: str
+) -> None:
+    by_person = search(es_client, index_name, "", SearchFilters(persons=("Vladimir Putin",)))
+    by_place = search(es_client, index_name, "", SearchFilters(locations=("Istanbul",)))
+    for result in (by_person, by_place):
+        assert result.total >= 1
+        assert any(h.title.startswith("Diplomat Rusia") for h in result.hits)
+    assert all("Vladimir Putin" in h.persons for h in by_person.hits)
+    assert all("Istanbul" in h.locations for h in by_place.hits)
+    nobody = search(es_client, index_name, "", SearchFilters(persons=("Nobody Atall",)))
+    assert nobody.total == 0
+    english = search(es_client, index_name, "", SearchFilters(language="en"))
+    assert english.total == 2 and all(h.language == "en" for h in english.hits)
+
+
+def test_second_run_leaves_the_count_unchanged(
+    ingested: dict[str, object],
+    seeds_dir: Path,
+    es_client: Elasticsearch,
+    index_name: str,
+    tmp_path: Path,
+) -> None:
+    before = es_client.count(index=index_name)["count"]
+    again = run_all([seeds_dir], tmp_path / "run2", get_settings(), index_name=index_name)
+    assert again["created"] == 0 and again["updated"] == before
+    assert es_client.count(index=index_name)["count"] == before
+
+
+def test_malformed_inputs_are_counted_not_fatal(
+    seeds_dir: Path, tmp_path: Path, es_client: Elasticsearch, index_name: str
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / SEED_FILE).write_bytes((seeds_dir / SEED_FILE).read_bytes())
+    (inbox / "copy-of-seed.txt").write_bytes((seeds_dir / SEED_FILE).read_bytes())
+    (inbox / "broken.jsonl").write_text('{"title": "x", "text": \n')
+    (inbox / "empty.html").write_bytes(b"")
+    (inbox / "image.html").write_bytes(b"\x00\x01\x02binary")
+    report = run_all([inbox], tmp_path / "run", get_settings(), index_name=index_name)
+    assert report["reconciled"] is True
+    assert (report["inputs"], report["indexed"], report["duplicates"], report["quarantined"]) == (
+        5,
+        1,
+        1,
+        3,
+    )
+    reasons = {Path(r["input_id"]).name: r["reason"] for r in report["rejections"]}
+    assert reasons["broken.jsonl:1"].startswith("invalid JSON")
+    assert reasons["empty.html"] == "empty file"
+    assert reasons["copy-of-seed.txt"].startswith("same article as")
+    saved = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert saved["quarantined"] == 3
+    assert es_client.count(index=index_name)["count"] == 1
+
+
+def test_documents_elasticsearch_rejects_are_reported(
+    seeds_dir: Path, tmp_path: Path, es_client: Elasticsearch, index_name: str
+) -> None:
+    # An index whose mapping disagrees with Warta's (published_at as a boolean): every document
+    # carrying a date is refused by Elasticsearch and must come back as a quarantine record.
+    es_client.indices.create(index=index_name, mappings={"properties": {"published_at": {"type": "boolean"}}})
+    ensure_index(es_client, index_name)  # keeps the existing index, as in production
+    report = run_all([seeds_dir], tmp_path / "run", get_settings(), index_name=index_name)
+    refused = [r for r in report["rejections"] if r["stage"] == "index"]
+    assert refused and all("Elasticsearch rejected the document (400" in r["reason"] for r in refused)
+    assert report["reconciled"] is True
+    assert report["indexed"] + len(refused) == _expected_articles(seeds_dir)
+    assert es_client.count(index=index_name)["count"] == report["indexed"]

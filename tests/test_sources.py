@@ -1,0 +1,71 @@
+"""Reading local inputs: every file yields an article or a rejection with a reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.records import RawArticle, Rejection
+from pipeline.sources import read_inputs
+
+
+def _write(folder: Path, name: str, data: bytes | str) -> Path:
+    path = folder / name
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
+def test_seeds_yield_one_item_per_input(seeds_dir: Path) -> None:
+    files = [p for p in seeds_dir.iterdir() if p.is_file()]
+    jsonl_lines = sum(
+        1 for p in files if p.suffix == ".jsonl" for line in p.read_text().splitlines() if line.strip()
+    )
+    expected = len([p for p in files if p.suffix != ".jsonl"]) + jsonl_lines
+    items = list(read_inputs([seeds_dir]))
+    assert len(items) == expected
+    articles = [i for i in items if isinstance(i, RawArticle)]
+    assert {a.format for a in articles} == {"text", "html"}
+    seed = next(a for a in articles if a.input_id.endswith("000_42c65bd1df09fd07.txt"))
+    assert seed.title == "Diplomat Rusia dan AS Bertemu di Turki untuk Bahas Perbaikan Hubungan"
+    assert seed.content.startswith("Diplomat Rusia dan Amerika Serikat (AS) bertemu")
+
+
+def test_bad_inputs_are_rejected_with_reasons(tmp_path: Path) -> None:
+    _write(tmp_path, "empty.txt", b"")
+    _write(tmp_path, "binary.html", b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR")
+    _write(tmp_path, "latin1.txt", "Judul\nCaf\xe9 au lait".encode("latin-1"))
+    _write(tmp_path, "headline-only.txt", "Hanya judul\n")
+    _write(tmp_path, "notes.md", "# not an article")
+    _write(
+        tmp_path,
+        "feed.jsonl",
+        "\n".join(
+            [
+                json.dumps({"title": "Ok", "text": "Isi berita."}),
+                "{broken json",
+                json.dumps(["a", "list"]),
+                json.dumps({"title": "No body"}),
+                json.dumps({"text": "x", "published_at": "yesterday"}),
+            ]
+        ),
+    )
+    items = {i.input_id.removeprefix(str(tmp_path) + "/"): i for i in read_inputs([tmp_path])}
+    reasons = {k: (v.outcome, v.reason) for k, v in items.items() if isinstance(v, Rejection)}
+    assert reasons["empty.txt"] == ("quarantined", "empty file")
+    assert reasons["binary.html"][1].startswith("binary data")
+    assert reasons["latin1.txt"][1].startswith("not UTF-8 text")
+    assert reasons["headline-only.txt"][1] == "text file needs a headline line and a body"
+    assert reasons["notes.md"] == ("skipped", "unsupported file type '.md'")
+    assert reasons["feed.jsonl:2"][1].startswith("invalid JSON")
+    assert reasons["feed.jsonl:3"][1] == "JSON line is not an object"
+    assert reasons["feed.jsonl:4"][1] == "JSON record has neither 'text' nor 'html'"
+    assert reasons["feed.jsonl:5"][1].startswith("bad published_at")
+    assert isinstance(items["feed.jsonl:1"], RawArticle)
+    assert len(items) == 10
+
+
+def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does-not-exist"):
+        list(read_inputs([tmp_path / "does-not-exist"]))
