@@ -106,7 +106,7 @@ def search(
             )
         )
         return
-    out = Console()
+    out = Console(soft_wrap=True)
     out.print(f"[bold]{result.total}[/bold] matching articles for [cyan]{query!r}[/cyan]")
     for rank, hit in enumerate(result.hits, start=1):
         out.print(
@@ -175,11 +175,13 @@ def train_ner(
 def eval_ner(
     conll: Annotated[Path, typer.Argument(help="token<TAB>tag file, blank line between sentences.")],
     model: Annotated[Path | None, typer.Option(help="Model folder (default: WARTA_NER_MODEL).")] = None,
+    types: Annotated[str, typer.Option(help="Comma-separated entity types to score.")] = "PER,ORG,LOC",
 ) -> None:
     """Entity-level P/R/F1 over PER/ORG/LOC and tokens per second, as one JSON line."""
     from pipeline.evaluation import evaluate_ner
 
-    typer.echo(json.dumps(evaluate_ner(conll, model or get_settings().ner_model)))
+    chosen = frozenset(t.strip().upper() for t in types.split(",") if t.strip())
+    typer.echo(json.dumps(evaluate_ner(conll, model or get_settings().ner_model, chosen)))
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -10,8 +10,11 @@ from pipeline.conll import Score, read_conll
 from pipeline.enrich import LABELS, load_model
 
 
-def evaluate_ner(conll_path: Path, model_path: Path) -> dict[str, Any]:
-    """Entity-level exact-match P/R/F1 over PER/ORG/LOC on gold tokens (not re-tokenised)."""
+def evaluate_ner(
+    conll_path: Path, model_path: Path, types: frozenset[str] = LABELS
+) -> dict[str, Any]:
+    """Entity-level exact-match P/R/F1 on gold tokens (not re-tokenised), over ``types``
+    (default PER/ORG/LOC; NER-P has no organisations, so it is scored on PER/LOC)."""
     from spacy.tokens import Doc
 
     nlp = load_model(model_path)
@@ -21,12 +24,13 @@ def evaluate_ner(conll_path: Path, model_path: Path) -> dict[str, Any]:
     started = time.perf_counter()
     docs = (Doc(nlp.vocab, words=s.tokens) for s in sentences)
     for sentence, doc in zip(sentences, nlp.pipe(docs, batch_size=256), strict=True):
-        predicted = [(e.start, e.end, e.label_) for e in doc.ents if e.label_ in LABELS]
-        score.add(sentence.spans(), predicted)
+        predicted = [(e.start, e.end, e.label_) for e in doc.ents if e.label_ in types]
+        score.add([span for span in sentence.spans() if span[2] in types], predicted)
         tokens += len(sentence.tokens)
     elapsed = time.perf_counter() - started
     return {
         "file": str(conll_path),
+        "types": sorted(types),
         **score.report(),
         "sentences": len(sentences),
         "tokens": tokens,
