@@ -10,9 +10,7 @@ from pipeline.conll import Score, read_conll
 from pipeline.enrich import LABELS, load_model
 
 
-def evaluate_ner(
-    conll_path: Path, model_path: Path, types: frozenset[str] = LABELS
-) -> dict[str, Any]:
+def evaluate_ner(conll_path: Path, model_path: Path, types: frozenset[str] = LABELS) -> dict[str, Any]:
     """Entity-level exact-match P/R/F1 on gold tokens (not re-tokenised), over ``types``
     (default PER/ORG/LOC; NER-P has no organisations, so it is scored on PER/LOC)."""
     from spacy.tokens import Doc
