@@ -3,9 +3,9 @@
 The model is Warta's own spaCy pipeline, trained from the corpora in ``../shared/data/ner``
 (see ``pipeline/models/ner/MODEL_CARD.md``). It is loaded once per process.
 
-Canonical names, for now within one article: a later short form of a person (``Putin``)
-joins the earlier full name (``Vladimir Putin``). Cross-language names (``AS`` = ``Amerika
-Serikat`` = ``United States``) are issue 8's work.
+Canonical names: places take CLDR's English name whatever the language (``AS``, ``Amerika
+Serikat`` -> ``United States``; see ``pipeline/gazetteer.py``); within one article a later short
+form of a person (``Putin``) joins the earlier full name (``Vladimir Putin``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.records import Article, Entity, EntityLabel, TaggedArticle
+from pipeline.gazetteer import canonical_place, is_place
+from pipeline.records import Article, Entity, TaggedArticle
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -66,22 +67,52 @@ def _tag_batch(nlp: Language, articles: list[Article]) -> Iterator[TaggedArticle
         yield TaggedArticle(**article.model_dump(), entities=canonicalise(mentions))
 
 
+def entity_label(label: str, text: str) -> str:
+    """A "person" whose whole name is a known country or city is a place (``Ukraina``)."""
+    if label == "PER" and is_place(text):
+        return "LOC"
+    return label
+
+
+def entity_spans(doc: Doc) -> list[tuple[int, int, str]]:
+    """The model's entities after Warta's rules, as (start token, end token, label).
+
+    Shared with ``warta eval ner`` so every rule is measured on the dev sets:
+    - a place mention is extended over the next one or two tokens when the longer span is a
+      known place (the model often tags ``Amerika`` of ``Amerika Serikat``, ``Arab`` of ``Arab Saudi``);
+    - a "person" whose whole name is a known place is a place.
+    """
+    spans: list[tuple[int, int, str]] = []
+    ents = list(doc.ents)
+    for i, ent in enumerate(ents):
+        start, end, label = ent.start, ent.end, entity_label(ent.label_, ent.text)
+        if label == "LOC":
+            limit = min(len(doc), ents[i + 1].start if i + 1 < len(ents) else len(doc), end + 2)
+            for longer in range(limit, end, -1):
+                if is_place(doc[start:longer].text):
+                    end = longer
+                    break
+        if spans and start < spans[-1][1]:
+            continue  # overlapped by the previous, extended span
+        spans.append((start, end, label))
+    return spans
+
+
 def _mentions(doc: Doc, field: str) -> Iterator[Entity]:
-    for ent in doc.ents:
-        if ent.label_ not in LABELS:
+    for start_token, end_token, label in entity_spans(doc):
+        span = doc[start_token:end_token]
+        text = span.text.strip(_EDGE_PUNCT + " ")
+        if label not in LABELS or not any(ch.isalpha() for ch in text):
             continue
-        text = ent.text.strip(_EDGE_PUNCT + " ")
-        if not any(ch.isalpha() for ch in text):
-            continue
-        start = ent.start_char + ent.text.index(text)
-        label: EntityLabel = ent.label_  # type: ignore[assignment]
+        start = span.start_char + span.text.index(text)
+        name = _SPACE.sub(" ", text)
         yield Entity(
             text=text,
-            label=label,
+            label=label,  # type: ignore[arg-type]
             field=field,  # type: ignore[arg-type]
             start=start,
             end=start + len(text),
-            canonical=_SPACE.sub(" ", text),
+            canonical=(canonical_place(name) or name) if label == "LOC" else name,
         )
 
 

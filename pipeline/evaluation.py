@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.conll import Score, read_conll
-from pipeline.enrich import LABELS, load_model
+from pipeline.enrich import LABELS, entity_spans, load_model
 
 
 def evaluate_ner(conll_path: Path, model_path: Path, types: frozenset[str] = LABELS) -> dict[str, Any]:
@@ -22,7 +22,7 @@ def evaluate_ner(conll_path: Path, model_path: Path, types: frozenset[str] = LAB
     started = time.perf_counter()
     docs = (Doc(nlp.vocab, words=s.tokens) for s in sentences)
     for sentence, doc in zip(sentences, nlp.pipe(docs, batch_size=256), strict=True):
-        predicted = [(e.start, e.end, e.label_) for e in doc.ents if e.label_ in types]
+        predicted = [span for span in entity_spans(doc) if span[2] in types]
         score.add([span for span in sentence.spans() if span[2] in types], predicted)
         tokens += len(sentence.tokens)
     elapsed = time.perf_counter() - started

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.enrich import canonicalise, tag_articles
+from pipeline.gazetteer import canonical_place
 from pipeline.records import Article, Entity
 from pipeline.settings import get_settings
 
@@ -31,16 +32,24 @@ def test_seed_article_people_and_places(seeds_dir: Path) -> None:
     # the skeleton's model is held to the names the entity filter and the demo rely on.
     for name in ("Vladimir Putin", "Donald Trump", "Joe Biden", "Alexander Darchiyev"):
         assert name in persons
-    for place in ("Istanbul", "Washington", "Ukraina"):
+    for place in ("Istanbul", "Washington", "Ukraine", "Moscow", "Russia", "Türkiye"):
         assert place in places
+    # AS and Amerika Serikat are one place, counted once, under its canonical name.
+    as_mentions = {e.text for e in tagged.entities if e.canonical == "United States"}
+    assert {"AS", "Amerika Serikat"} <= as_mentions
+    assert places.count("United States") == 1 and "AS" not in places
+    assert "Ukraina" not in persons
     # Offsets point at the mention in its field.
     for entity in tagged.entities:
         text = tagged.body if entity.field == "body" else tagged.title
         assert text[entity.start : entity.end] == entity.text
-    # A canonical name differs from its mention only when the mention is part of a fuller name.
+    # A canonical name differs from its mention only for a partial person name or a known place.
     for entity in tagged.entities:
         if entity.canonical != entity.text:
-            assert entity.label == "PER" and entity.text in entity.canonical
+            if entity.label == "PER":
+                assert entity.text in entity.canonical
+            else:
+                assert entity.label == "LOC" and canonical_place(entity.text) == entity.canonical
 
 
 def test_canonicalise_joins_partial_person_names_only() -> None:

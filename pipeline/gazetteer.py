@@ -1,0 +1,110 @@
+"""Canonical place names across languages, from CLDR (via Babel).
+
+``Amerika Serikat``, ``AS`` and ``United States`` are one place; so are ``Rusia``/``Russia``,
+``Moskow``/``Moscow`` and ``Turki``/``Turkey``/``Türkiye``. The canonical form is CLDR's English
+name, so a Kibana aggregation counts a country once whatever the article's language.
+
+Country and region names come from CLDR's territory names in English, Indonesian and Malay; city names from
+CLDR's exemplar cities (time-zone cities). Babel does not carry CLDR's short and variant forms
+(``AS``, ``US``, ``UK``, ``Turkey``) nor some common Indonesian exonyms (``Moskow``; CLDR has
+``Moskwa``), so those few are listed in ALIASES below.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+LOCALES = ("en", "id", "ms")
+
+# Abbreviations and variants missing from Babel's CLDR data: alias -> ISO 3166 code ("city:" for
+# cities). Case-sensitive: "AS" is the United States in Indonesian news, never American Samoa.
+ALIASES: dict[str, str] = {
+    "AS": "US",
+    "US": "US",
+    "U.S.": "US",
+    "U.S": "US",
+    "USA": "US",
+    "U.S.A.": "US",
+    "Amerika": "US",
+    "America": "US",
+    "UK": "GB",
+    "U.K.": "GB",
+    "Britain": "GB",
+    "Great Britain": "GB",
+    "Inggris": "GB",
+    "Turkey": "TR",
+    "Turkiye": "TR",
+    "RI": "ID",
+    "Republik Indonesia": "ID",
+    "RRC": "CN",
+    "Cina": "CN",
+    "Korsel": "KR",
+    "Korut": "KP",
+    "UEA": "AE",
+    "UAE": "AE",
+    "Moskow": "city:Moscow",
+    "Beijing": "city:Beijing",
+    "Peking": "city:Beijing",
+    "Washington": "city:Washington",
+    "Washington DC": "city:Washington",
+    "Washington D.C.": "city:Washington",
+}
+
+# Cities that are capitals but not CLDR time-zone cities (so Babel has no names for them).
+EXTRA_CITIES = ("Washington", "Beijing")
+
+
+def _fold(name: str) -> str:
+    """Case-, accent- and space-insensitive key ("Türkiye" == "turkiye")."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
+
+
+@lru_cache(maxsize=1)
+def _index() -> tuple[dict[str, str], dict[str, str]]:
+    """(folded localized name -> canonical, exact alias -> canonical), built once per process."""
+    from babel import Locale
+    from babel.dates import get_timezone_location
+
+    english = Locale("en").territories
+    # ISO countries and CLDR's numeric regions ("150" Europe, "021" Northern America); not the
+    # codes that name organisations or placeholders (UN, EU, EZ) or private-use ones (Q*, X*, ZZ).
+    countries: dict[str, str] = {
+        str(code): str(english[code])
+        for code in english
+        if code not in {"UN", "EU", "EZ", "ZZ"} and not str(code).startswith(("Q", "X"))
+    }
+    names: dict[str, str] = {}
+    for locale in LOCALES:
+        territories = Locale(locale).territories
+        for code, canonical in countries.items():
+            if code in territories:
+                names.setdefault(_fold(str(territories[code])), canonical)
+    for zone in sorted(available_timezones()):
+        if "/" not in zone or zone.startswith(("Etc/", "SystemV/", "US/")):
+            continue
+        city_en = str(get_timezone_location(zone, locale="en", return_city=True))
+        for locale in LOCALES:
+            city = str(get_timezone_location(zone, locale=locale, return_city=True))
+            # A city never overrides a country of the same name (e.g. "Singapore", "Djibouti").
+            names.setdefault(_fold(city), city_en)
+    for city in EXTRA_CITIES:
+        names.setdefault(_fold(city), city)
+    aliases = {
+        alias: target.removeprefix("city:") if target.startswith("city:") else countries[target]
+        for alias, target in ALIASES.items()
+    }
+    return names, aliases
+
+
+def canonical_place(name: str) -> str | None:
+    """CLDR's English name for a country or city mention in any supported language, or None."""
+    names, aliases = _index()
+    stripped = " ".join(name.split())
+    return aliases.get(stripped) or names.get(_fold(stripped))
+
+
+def is_place(name: str) -> bool:
+    return canonical_place(name) is not None

@@ -1,0 +1,39 @@
+"""Canonical place names across Indonesian and English (CLDR via Babel, plus a few aliases)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.enrich import entity_label
+from pipeline.gazetteer import canonical_place
+
+
+@pytest.mark.parametrize(
+    ("names", "canonical"),
+    [
+        (["AS", "Amerika Serikat", "United States", "U.S."], "United States"),
+        (["Rusia", "Russia"], "Russia"),
+        (["Moskow", "Moscow"], "Moscow"),
+        (["Turki", "Turkey", "Türkiye", "Turkiye"], "Türkiye"),
+        (["Tiongkok", "China", "Cina"], "China"),
+        (["Arab Saudi", "Saudi Arabia"], "Saudi Arabia"),
+        (["Ukraina", "Ukraine"], "Ukraine"),
+        (["Eropa", "Europe"], "Europe"),
+        (["Istanbul"], "Istanbul"),
+        (["Jakarta"], "Jakarta"),
+    ],
+)
+def test_one_place_many_names(names: list[str], canonical: str) -> None:
+    assert {canonical_place(n) for n in names} == {canonical}
+
+
+def test_words_and_organisations_are_not_places() -> None:
+    # Lower-case "as" is an Indonesian word; AS is American Samoa's ISO code but never meant so here.
+    for name in ("as", "Kremlin", "PBB", "UN", "EU", "Reuters", "Vladimir Putin"):
+        assert canonical_place(name) is None, name
+
+
+def test_person_label_on_a_place_name_becomes_location() -> None:
+    assert entity_label("PER", "Ukraina") == "LOC"
+    assert entity_label("PER", "Sergei Lavrov") == "PER"
+    assert entity_label("ORG", "Rusia") == "ORG"
