@@ -1,8 +1,9 @@
 """news_ingest: local article files -> clean -> entities -> Elasticsearch, nightly.
 
-Thin wiring only: every task calls one step of ``pipeline.run`` and hands the next task the
-run's staging folder (a path), never article bodies. Heavy imports happen inside tasks, so
-the file parses in milliseconds.
+Thin wiring only: every task calls one step of ``pipeline.run`` and hands the next task file
+paths, never article bodies. ``process`` is mapped over the run's batches, so workers (Local,
+Celery or Kubernetes executors) process batches in parallel. Heavy imports happen inside tasks,
+so the file parses in milliseconds.
 """
 
 from __future__ import annotations
@@ -59,47 +60,45 @@ def _run_dir() -> str:
 )
 def news_ingest() -> None:
     @task
-    def read_sources() -> str:
-        """Every input file -> raw.jsonl (+ rejected.sources.jsonl)."""
+    def read_sources() -> list[str]:
+        """Every input file -> raw/<batch>.jsonl; returns one path per batch (for mapping)."""
         from pathlib import Path
 
         from pipeline.run import step_sources
         from pipeline.settings import PROJECT_ROOT, get_settings
 
+        settings = get_settings()
         params = get_current_context()["params"]
         given = [Path(p) for p in params.get("paths") or []]
-        paths = [p if p.is_absolute() else PROJECT_ROOT / p for p in given] or [get_settings().seeds_dir]
+        paths = [p if p.is_absolute() else PROJECT_ROOT / p for p in given] or [settings.seeds_dir]
         folder = _run_dir()
-        print(f"sources {[str(p) for p in paths]}: {step_sources(Path(folder), paths)}")
-        return folder
+        batches = step_sources(Path(folder), paths, settings.batch_size)
+        print(f"sources {[str(p) for p in paths]}: {len(batches)} batches of <= {settings.batch_size}")
+        return [f"{folder}/raw/{batch}.jsonl" for batch in batches]
 
     @task
-    def clean(folder: str) -> str:
+    def process(batch_file: str) -> str:
+        """Clean + tag one batch (the CPU-bound chain); one mapped task instance per batch."""
         from pathlib import Path
 
-        from pipeline.run import step_clean
+        from pipeline.run import step_process
         from pipeline.settings import get_settings
 
-        print(f"clean: {step_clean(Path(folder), get_settings())}")
-        return folder
-
-    @task
-    def enrich(folder: str) -> str:
-        from pathlib import Path
-
-        from pipeline.run import step_enrich
-        from pipeline.settings import get_settings
-
-        print(f"dedup + enrich: {step_enrich(Path(folder), get_settings())}")
-        return folder
+        batch = Path(batch_file)
+        folder = batch.parent.parent
+        print(f"batch {batch.stem}: {step_process(folder, batch.stem, get_settings())}")
+        return str(folder)
 
     @task(max_active_tis_per_dag=1)
-    def load(folder: str) -> str:
+    def load(folders: list[str]) -> str:
+        """Drop in-run duplicates across batches and bulk-load into Elasticsearch."""
         from pathlib import Path
 
         from pipeline.run import step_index
         from pipeline.settings import get_settings
 
+        folder = _run_dir()
+        assert all(f == folder for f in folders), "batches from another run"
         index_name = get_current_context()["params"].get("index")
         print(f"index: {step_index(Path(folder), get_settings(), index_name)}")
         return folder
@@ -114,7 +113,7 @@ def news_ingest() -> None:
         summary = reconcile(Path(folder))
         return {k: v for k, v in summary.items() if k != "rejections"} | {"folder": folder}
 
-    report(load(enrich(clean(read_sources()))))
+    report(load(process.expand(batch_file=read_sources())))
 
 
 news_ingest()

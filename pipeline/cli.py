@@ -33,6 +33,9 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .html, .jsonl).")],
     index: Annotated[str | None, typer.Option(help="Index name (default: WARTA_INDEX).")] = None,
     run_id: Annotated[str | None, typer.Option(help="Staging folder name (default: a timestamp).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: WARTA_WORKERS or cores).")
+    ] = None,
 ) -> None:
     """Run every stage over PATHS in this process and print the run report as JSON."""
     from pipeline.run import ReconciliationError, run_all
@@ -40,7 +43,7 @@ def ingest(
 
     settings = get_settings()
     folder = run_dir(settings.staging_dir / "cli", run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ"))
-    steps = ["sources", "clean", "enrich", "index"]
+    steps = ["sources", "process", "index"]
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -54,7 +57,7 @@ def ingest(
             progress.update(task, description=name, completed=steps.index(name))
 
         try:
-            report = run_all(paths, folder, settings, index_name=index, on_step=on_step)
+            report = run_all(paths, folder, settings, index_name=index, on_step=on_step, workers=workers)
         except ReconciliationError as err:
             console.print(f"[red]{err}[/red]")
             raise typer.Exit(1) from err

@@ -11,6 +11,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from courlan import normalize_url
@@ -18,6 +19,7 @@ from courlan import normalize_url
 from pipeline.records import Article, Rejection
 
 _SPACE = re.compile(r"\s+")
+A = TypeVar("A", bound=Article)
 
 
 def canonical_url(url: str) -> str:
@@ -38,7 +40,7 @@ def article_id(url: str | None, title: str, body: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def drop_duplicates(articles: Iterable[Article]) -> Iterator[Article | Rejection]:
+def drop_duplicates(articles: Iterable[A]) -> Iterator[A | Rejection]:
     """Pass each id once; later copies in the same run become ``duplicate`` rejections."""
     first_input: dict[str, str] = {}
     for article in articles:

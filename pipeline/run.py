@@ -1,20 +1,27 @@
 """A run: the stages in order over one staging folder, and the report that accounts for every input.
 
-Each step reads the previous step's file in the run folder and writes its own, so the Airflow
-DAG (one task per step) and ``warta ingest`` (all steps in one process) follow the same path:
+    sources -> raw/<batch>.jsonl -> process (clean + tag) -> tagged/<batch>.jsonl -> index
 
-    sources -> raw.jsonl -> clean -> clean.jsonl -> dedup + enrich -> tagged.jsonl -> index
+``sources`` splits the inputs into batches of ``settings.batch_size`` articles. ``process`` is the
+CPU-bound chain and runs once per batch: the Airflow DAG maps one task per batch (so more workers,
+or Celery/Kubernetes executors, mean more throughput) and ``warta ingest`` runs batches in a pool
+of ``settings.workers`` processes; the model is loaded once per worker process. ``index`` drops
+in-run duplicates across all batches and bulk-loads in batch order, so a run's result does not
+depend on which batch finished first.
 
-Rejections go to ``rejected.<step>.jsonl``. A step rewrites its own files whole, so a retried
-task never double-counts. ``report`` reconciles: inputs = indexed + duplicates + quarantined
-+ skipped, and fails loudly when it does not.
+Every step writes its rejections to ``rejected/<step>[.<batch>].jsonl`` and rewrites its files
+whole, so a retried task never double-counts. ``report`` reconciles: inputs = indexed +
+duplicates + quarantined + skipped, and fails loudly when it does not.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,9 +32,6 @@ from pipeline import dedup, enrich, index, sources
 from pipeline.records import Article, RawArticle, Rejection, TaggedArticle
 from pipeline.settings import Settings
 from pipeline.staging import read_jsonl, write_jsonl
-
-RAW, CLEAN, TAGGED = "raw.jsonl", "clean.jsonl", "tagged.jsonl"
-STEPS = ("sources", "clean", "enrich", "index")
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -45,69 +49,99 @@ def _split(items: Iterable[T | Rejection], rejected: list[Rejection]) -> Iterato
             yield item
 
 
-def _write_step(run_dir: Path, step: str, output: str | None, records: Iterable[BaseModel]) -> dict[str, int]:
-    rejected: list[Rejection] = []
-    passed = write_jsonl(run_dir / output, _split(records, rejected)) if output else 0
-    write_jsonl(run_dir / f"rejected.{step}.jsonl", rejected)
-    return {"passed": passed, **_tally(rejected)}
-
-
 def _tally(rejected: list[Rejection]) -> dict[str, int]:
     return {str(outcome): n for outcome, n in Counter(r.outcome for r in rejected).items()}
 
 
-def step_sources(run_dir: Path, paths: list[Path]) -> dict[str, int]:
-    """Read every input under ``paths`` into raw.jsonl."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return _write_step(run_dir, "sources", RAW, sources.read_inputs(paths))
+def _write_rejected(run_dir: Path, name: str, rejected: list[Rejection]) -> None:
+    (run_dir / "rejected").mkdir(parents=True, exist_ok=True)
+    write_jsonl(run_dir / "rejected" / f"{name}.jsonl", rejected)
 
 
-def step_clean(run_dir: Path, settings: Settings) -> dict[str, int]:
-    raw = read_jsonl(run_dir / RAW, RawArticle)
-    cleaned = (clean_stage.clean(r, min_body_chars=settings.min_body_chars) for r in raw)
-    return _write_step(run_dir, "clean", CLEAN, cleaned)
-
-
-def step_enrich(run_dir: Path, settings: Settings) -> dict[str, int]:
-    """Drop exact duplicates within the run, then tag entities."""
+def step_sources(run_dir: Path, paths: list[Path], batch_size: int) -> list[str]:
+    """Read every input under ``paths`` into raw/<batch>.jsonl files; returns the batch names."""
+    raw_dir = run_dir / "raw"
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    for stale in raw_dir.glob("*.jsonl"):
+        stale.unlink()  # a retried task starts over
     rejected: list[Rejection] = []
-    unique = _split(dedup.drop_duplicates(read_jsonl(run_dir / CLEAN, Article)), rejected)
-    passed = write_jsonl(run_dir / TAGGED, enrich.tag_articles(unique, settings.ner_model))
-    write_jsonl(run_dir / "rejected.enrich.jsonl", rejected)
+    articles = _split(sources.read_inputs(paths), rejected)
+    batches: list[str] = []
+    while chunk := list(islice(articles, batch_size)):
+        name = f"{len(batches):05d}"
+        write_jsonl(raw_dir / f"{name}.jsonl", chunk)
+        batches.append(name)
+    _write_rejected(run_dir, "sources", rejected)
+    (run_dir / "batches.json").write_text(json.dumps(batches) + "\n")
+    return batches
+
+
+def step_process(run_dir: Path, batch: str, settings: Settings) -> dict[str, int]:
+    """Clean and tag one batch: raw/<batch>.jsonl -> tagged/<batch>.jsonl."""
+    rejected: list[Rejection] = []
+    raw = read_jsonl(run_dir / "raw" / f"{batch}.jsonl", RawArticle)
+    cleaned: Iterator[Article] = _split(
+        (clean_stage.clean(r, min_body_chars=settings.min_body_chars) for r in raw), rejected
+    )
+    (run_dir / "tagged").mkdir(parents=True, exist_ok=True)
+    passed = write_jsonl(
+        run_dir / "tagged" / f"{batch}.jsonl", enrich.tag_articles(cleaned, settings.ner_model)
+    )
+    _write_rejected(run_dir, f"process.{batch}", rejected)
     return {"passed": passed, **_tally(rejected)}
 
 
+def _process_in_worker(args: tuple[Path, str, Settings]) -> dict[str, int]:
+    return step_process(*args)
+
+
+def step_process_all(run_dir: Path, batches: list[str], settings: Settings, workers: int) -> None:
+    """Every batch, in ``workers`` processes (1: in this process)."""
+    jobs = [(run_dir, batch, settings) for batch in batches]
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            _process_in_worker(job)
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        for _ in pool.map(_process_in_worker, jobs):
+            pass
+
+
+def _tagged_articles(run_dir: Path) -> Iterator[TaggedArticle]:
+    batches: list[str] = json.loads((run_dir / "batches.json").read_text())
+    for batch in batches:
+        yield from read_jsonl(run_dir / "tagged" / f"{batch}.jsonl", TaggedArticle)
+
+
 def step_index(run_dir: Path, settings: Settings, index_name: str | None = None) -> dict[str, int]:
+    """Drop in-run duplicates across batches, then bulk-load everything into the index."""
     name = index_name or settings.index
+    duplicates: list[Rejection] = []
+    unique = _split(dedup.drop_duplicates(_tagged_articles(run_dir)), duplicates)
     client = index.connect(settings)
     try:
         index.ensure_index(client, name)
         result = index.bulk_load(
-            client,
-            name,
-            read_jsonl(run_dir / TAGGED, TaggedArticle),
-            chunk_size=settings.bulk_chunk_size,
-            max_retries=settings.bulk_max_retries,
+            client, name, unique, chunk_size=settings.bulk_chunk_size, max_retries=settings.bulk_max_retries
         )
         client.indices.refresh(index=name)
     finally:
         client.close()
-    write_jsonl(run_dir / "rejected.index.jsonl", result.rejected)
+    _write_rejected(run_dir, "dedup", duplicates)
+    _write_rejected(run_dir, "index", result.rejected)
     counts = {"created": result.created, "updated": result.updated, "passed": result.indexed}
     (run_dir / "index.json").write_text(json.dumps({"index": name, **counts}) + "\n")
-    return {**counts, "quarantined": len(result.rejected)}
+    return {**counts, "duplicate": len(duplicates), "quarantined": len(result.rejected)}
 
 
 def report(run_dir: Path) -> dict[str, Any]:
     """Reconcile the run from its files; write report.json; raise if any input is unaccounted for."""
     rejections: list[Rejection] = []
-    for step in STEPS:
-        path = run_dir / f"rejected.{step}.jsonl"
-        if path.exists():
-            rejections.extend(read_jsonl(path, Rejection))
+    for path in sorted((run_dir / "rejected").glob("*.jsonl")):
+        rejections.extend(read_jsonl(path, Rejection))
     outcomes = Counter(r.outcome for r in rejections)
     index_info = json.loads((run_dir / "index.json").read_text())
-    raw_count = _count_lines(run_dir / RAW)
+    raw_count = sum(_count_lines(p) for p in (run_dir / "raw").glob("*.jsonl"))
     source_rejections = sum(1 for r in rejections if r.stage == "sources")
     summary: dict[str, Any] = {
         "inputs": raw_count + source_rejections,
@@ -138,18 +172,20 @@ def run_all(
     settings: Settings,
     index_name: str | None = None,
     on_step: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """Every step in one process, in the same order and over the same files as the DAG."""
-    steps: list[tuple[str, Callable[[], dict[str, int]]]] = [
-        ("sources", lambda: step_sources(run_dir, paths)),
-        ("clean", lambda: step_clean(run_dir, settings)),
-        ("enrich", lambda: step_enrich(run_dir, settings)),
-        ("index", lambda: step_index(run_dir, settings, index_name)),
-    ]
-    for name, step in steps:
+    """Every step in this process (batches in a worker pool), over the same files as the DAG."""
+
+    def announce(step: str) -> None:
         if on_step:
-            on_step(name)
-        step()
+            on_step(step)
+
+    announce("sources")
+    batches = step_sources(run_dir, paths, settings.batch_size)
+    announce("process")
+    step_process_all(run_dir, batches, settings, workers or settings.workers or os.cpu_count() or 1)
+    announce("index")
+    step_index(run_dir, settings, index_name)
     return report(run_dir)
 
 

@@ -120,6 +120,23 @@ def build_vectors(corpus: Path, work: Path, dim: int = 96, bucket: int = 20000) 
     return out
 
 
+KEEP = ("MODEL_CARD.md", "licenses")  # documentation that lives with the model, not built by training
+
+
+def install_model(trained: Path, output: Path) -> None:
+    """Replace the model files at ``output`` with ``trained``, keeping its card and licenses."""
+    with tempfile.TemporaryDirectory(prefix="warta-keep-") as keep:
+        for name in KEEP:
+            if (output / name).exists():
+                shutil.move(str(output / name), Path(keep) / name)
+        if output.exists():
+            shutil.rmtree(output)
+        shutil.copytree(trained, output)
+        for name in KEEP:
+            if (Path(keep) / name).exists():
+                shutil.move(str(Path(keep) / name), output / name)
+
+
 def train(
     data_dir: Path,
     output: Path = MODEL_DIR,
@@ -153,10 +170,7 @@ def train(
             overrides["training.max_steps"] = max_steps
         overrides.update(extra_overrides or {})
         spacy_train(CONFIG_PATH, work / "out", overrides=overrides)
-        best = work / "out" / "model-best"
-        if output.exists():
-            shutil.rmtree(output)
-        shutil.copytree(best, output)
+        install_model(work / "out" / "model-best", output)
     counts = {name: {split: len(sents) for split, sents in parts.items()} for name, parts in splits.items()}
     (output / "training_data.json").write_text(json.dumps(counts, indent=2) + "\n")
     return output

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from elasticsearch import Elasticsearch
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,13 +29,7 @@ def test_dag_imports_with_tags_and_retries() -> None:
     assert dag.doc_md
     for task in dag.tasks:
         assert task.retries >= 2, task.task_id
-    assert [t.task_id for t in dag.topological_sort()] == [
-        "read_sources",
-        "clean",
-        "enrich",
-        "load",
-        "report",
-    ]
+    assert [t.task_id for t in dag.topological_sort()] == ["read_sources", "process", "load", "report"]
 
 
 def test_dag_file_parses_fast_without_heavy_imports() -> None:
@@ -51,15 +46,23 @@ def test_dag_file_parses_fast_without_heavy_imports() -> None:
 
 
 def test_dag_test_run_ingests_seeds_and_is_idempotent(
-    airflow_db: Path, es_client: Elasticsearch, index_name: str, seeds_dir: Path
+    airflow_db: Path,
+    es_client: Elasticsearch,
+    index_name: str,
+    seeds_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from airflow.sdk import DagRunState
+
+    monkeypatch.setenv("WARTA_BATCH_SIZE", "4")  # 10 inputs -> 3 batches -> 3 mapped `process` tasks
 
     dag = _dagbag().dags["news_ingest"]
     conf = {"paths": [str(seeds_dir)], "index": index_name}
     started = time.monotonic()
     run = dag.test(logical_date=datetime(2025, 2, 27, tzinfo=UTC), run_conf=conf)
     assert run.state == DagRunState.SUCCESS, f"dag run ended {run.state}"
+    mapped = [ti for ti in run.get_task_instances() if ti.task_id == "process"]
+    assert sorted(ti.map_index for ti in mapped) == [0, 1, 2]
     # A real one-day data interval (not @daily's zero-length one in Airflow 3).
     assert (run.data_interval_end - run.data_interval_start).total_seconds() == 86400
     first = es_client.count(index=index_name)["count"]

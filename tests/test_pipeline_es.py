@@ -128,3 +128,28 @@ def test_documents_elasticsearch_rejects_are_reported(
     assert report["reconciled"] is True
     assert report["indexed"] + len(refused) == _expected_articles(seeds_dir)
     assert es_client.count(index=index_name)["count"] == report["indexed"]
+
+
+def test_parallel_batches_give_the_same_index_as_one_process(
+    seeds_dir: Path,
+    tmp_path: Path,
+    es_client: Elasticsearch,
+    index_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WARTA_BATCH_SIZE", "2")
+    settings = get_settings()
+    serial = run_all([seeds_dir], tmp_path / "serial", settings, index_name=f"{index_name}-a", workers=1)
+    parallel = run_all([seeds_dir], tmp_path / "parallel", settings, index_name=f"{index_name}-b", workers=2)
+    try:
+        assert len(json.loads((tmp_path / "parallel" / "batches.json").read_text())) == 5  # 9 articles
+        keys = ("inputs", "indexed", "duplicates", "quarantined", "skipped")
+        assert {k: serial[k] for k in keys} == {k: parallel[k] for k in keys}
+
+        def docs(name: str) -> dict[str, object]:
+            hits = es_client.search(index=name, size=100, query={"match_all": {}})["hits"]["hits"]
+            return {h["_id"]: {k: v for k, v in h["_source"].items() if k != "ingested_at"} for h in hits}
+
+        assert docs(f"{index_name}-a") == docs(f"{index_name}-b")
+    finally:
+        es_client.options(ignore_status=404).indices.delete(index=f"{index_name}-a,{index_name}-b")
