@@ -53,18 +53,23 @@ def tag_articles(
         yield from _tag_batch(nlp, pending)
 
 
-def _tag_batch(nlp: Language, articles: list[Article]) -> Iterator[TaggedArticle]:
+def _tag_batch(nlp: Language, articles: list[Article]) -> list[TaggedArticle]:
     texts = [text for a in articles for text in (a.title, a.body)]
-    docs = iter(nlp.pipe(texts, batch_size=len(texts)))
-    for article in articles:
-        title_doc, body_doc = next(docs), next(docs)
-        body_mentions = list(_mentions(body_doc, "body"))
-        # Headlines are often Title Case, which the model reads as names ("Bahas Perbaikan"):
-        # keep a headline mention only when the body names it too.
-        body_names = {m.canonical for m in body_mentions}
-        title_mentions = [m for m in _mentions(title_doc, "title") if m.canonical in body_names]
-        mentions = [*title_mentions, *body_mentions]
-        yield TaggedArticle(**article.model_dump(), entities=canonicalise(mentions))
+    tagged: list[TaggedArticle] = []
+    # Strings the model interns for these texts are freed when the zone closes; without it a
+    # long-running worker's vocabulary grows with every new word it has ever seen.
+    with nlp.memory_zone():
+        docs = iter(nlp.pipe(texts, batch_size=len(texts)))
+        for article in articles:
+            title_doc, body_doc = next(docs), next(docs)
+            body_mentions = list(_mentions(body_doc, "body"))
+            # Headlines are often Title Case, which the model reads as names ("Bahas Perbaikan"):
+            # keep a headline mention only when the body names it too.
+            body_names = {m.canonical for m in body_mentions}
+            title_mentions = [m for m in _mentions(title_doc, "title") if m.canonical in body_names]
+            mentions = [*title_mentions, *body_mentions]
+            tagged.append(TaggedArticle(**article.model_dump(), entities=canonicalise(mentions)))
+    return tagged
 
 
 def entity_label(label: str, text: str) -> str:

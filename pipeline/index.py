@@ -1,7 +1,7 @@
 """Index: the Elasticsearch mapping and the bulk loader.
 
-The index template owns settings and mappings for every ``<index>*`` index, so an index created
-by any path (the loader, a manual PUT, a later reindex) gets the same analysis. Text fields are
+The index template owns the index's settings and mappings, so however the index is created (the
+loader, a manual PUT) it gets the same analysis. Text fields are
 analysed three ways: ``standard`` on the field itself, and ``.id`` / ``.en`` sub-fields with
 Elasticsearch's ``indonesian`` and ``english`` analyzers (stemming: ``bicara`` finds
 ``pembicaraan``). Entity names are keyword arrays per type, for Kibana aggregations.
@@ -10,6 +10,7 @@ Elasticsearch's ``indonesian`` and ``english`` analyzers (stemming: ``bicara`` f
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,16 +86,37 @@ INDEX_SETTINGS: dict[str, Any] = {
 
 
 def ensure_index(client: Elasticsearch, index: str) -> None:
-    """Install the template for ``index*`` and create ``index`` if it does not exist."""
+    """Install the template for ``index`` and create the index if it does not exist.
+
+    The template matches exactly this name: a wildcard (``index*``) would collide with the
+    template of any other index whose name starts the same way (``news`` vs ``news-2``)."""
     client.indices.put_index_template(
         name=index,
-        index_patterns=[f"{index}*"],
+        index_patterns=[index],
         priority=100,
         template={"settings": INDEX_SETTINGS, "mappings": MAPPINGS},
         meta={"managed_by": "warta"},
     )
     if not client.indices.exists(index=index):
         client.indices.create(index=index)
+
+
+@contextmanager
+def bulk_mode(client: Elasticsearch, index: str) -> Iterator[None]:
+    """No periodic refreshes while a bulk load runs (each one costs a segment flush); the
+    index's own refresh interval comes back afterwards, followed by one refresh."""
+    current = client.indices.get_settings(index=index, name="index.refresh_interval")
+    interval = (
+        current[index]["settings"]
+        .get("index", {})
+        .get("refresh_interval", INDEX_SETTINGS["refresh_interval"])
+    )
+    client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
+    try:
+        yield
+    finally:
+        client.indices.put_settings(index=index, settings={"index": {"refresh_interval": interval}})
+        client.indices.refresh(index=index)
 
 
 def to_document(article: TaggedArticle) -> dict[str, Any]:

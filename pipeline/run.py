@@ -17,6 +17,7 @@ duplicates + quarantined + skipped, and fails loudly when it does not.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -34,6 +35,8 @@ from pipeline.settings import Settings
 from pipeline.staging import read_jsonl, write_jsonl
 
 T = TypeVar("T", bound=BaseModel)
+# Fork (Linux) lets workers share the model loaded by the parent; elsewhere the default context.
+_FORK = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
 
 
 class ReconciliationError(RuntimeError):
@@ -102,7 +105,9 @@ def step_process_all(run_dir: Path, batches: list[str], settings: Settings, work
         for job in jobs:
             _process_in_worker(job)
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+    # Load the model before the pool forks: workers inherit it instead of each loading its own.
+    enrich.load_model(settings.ner_model)
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=_FORK) as pool:
         for _ in pool.map(_process_in_worker, jobs):
             pass
 
@@ -121,10 +126,14 @@ def step_index(run_dir: Path, settings: Settings, index_name: str | None = None)
     client = index.connect(settings)
     try:
         index.ensure_index(client, name)
-        result = index.bulk_load(
-            client, name, unique, chunk_size=settings.bulk_chunk_size, max_retries=settings.bulk_max_retries
-        )
-        client.indices.refresh(index=name)
+        with index.bulk_mode(client, name):
+            result = index.bulk_load(
+                client,
+                name,
+                unique,
+                chunk_size=settings.bulk_chunk_size,
+                max_retries=settings.bulk_max_retries,
+            )
     finally:
         client.close()
     _write_rejected(run_dir, "dedup", duplicates)

@@ -24,7 +24,7 @@ TEXT_SUFFIXES = {".txt"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl"}
 SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = 20 * 1024 * 1024  # one article file, or one JSON line; a .jsonl file may be any size
 
 Item = RawArticle | Rejection
 
@@ -60,13 +60,13 @@ def read_file(path: Path, source: str) -> Iterator[Item]:
     if size == 0:
         yield _reject(input_id, "quarantined", "empty file")
         return
+    if suffix in JSONL_SUFFIXES:
+        yield from _read_jsonl(path, source)
+        return
     if size > MAX_FILE_BYTES:
         yield _reject(input_id, "quarantined", f"file too large ({size} bytes > {MAX_FILE_BYTES})")
         return
     data = path.read_bytes()
-    if suffix in JSONL_SUFFIXES:
-        yield from _read_jsonl(path, data, source)
-        return
     if b"\x00" in data[:8192]:
         yield _reject(input_id, "quarantined", "binary data (NUL bytes), not a text or HTML file")
         return
@@ -95,25 +95,35 @@ def _text_article(input_id: str, source: str, text: str) -> Item:
     )
 
 
-def _read_jsonl(path: Path, data: bytes, source: str) -> Iterator[Item]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        yield _reject(str(path), "quarantined", f"not UTF-8 text: {err.reason} at byte {err.start}")
+def _read_jsonl(path: Path, source: str) -> Iterator[Item]:
+    """Line by line, so a corpus file of any size is read in constant memory."""
+    with path.open("rb") as handle:
+        for line_no, raw_line in enumerate(handle, start=1):
+            yield from _jsonl_line(f"{path}:{line_no}", raw_line, source, first=line_no == 1)
+
+
+def _jsonl_line(input_id: str, raw_line: bytes, source: str, first: bool) -> Iterator[Item]:
+    if not raw_line.strip():
         return
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        input_id = f"{path}:{line_no}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            yield _reject(input_id, "quarantined", f"invalid JSON: {err.msg} (column {err.colno})")
-            continue
-        if not isinstance(record, dict):
-            yield _reject(input_id, "quarantined", "JSON line is not an object")
-            continue
-        yield _jsonl_article(input_id, source, record)
+    if len(raw_line) > MAX_FILE_BYTES:
+        yield _reject(
+            input_id, "quarantined", f"JSON line too large ({len(raw_line)} bytes > {MAX_FILE_BYTES})"
+        )
+        return
+    try:
+        line = raw_line.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError as err:
+        yield _reject(input_id, "quarantined", f"not UTF-8 text: {err.reason} at byte {err.start}")
+        return
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        yield _reject(input_id, "quarantined", f"invalid JSON: {err.msg} (column {err.colno})")
+        return
+    if not isinstance(record, dict):
+        yield _reject(input_id, "quarantined", "JSON line is not an object")
+        return
+    yield _jsonl_article(input_id, source, record)
 
 
 def _jsonl_article(input_id: str, source: str, record: dict[str, Any]) -> Item:

@@ -153,3 +153,18 @@ def test_parallel_batches_give_the_same_index_as_one_process(
         assert docs(f"{index_name}-a") == docs(f"{index_name}-b")
     finally:
         es_client.options(ignore_status=404).indices.delete(index=f"{index_name}-a,{index_name}-b")
+
+
+def test_indices_whose_names_share_a_prefix_both_get_templates(
+    es_client: Elasticsearch, index_name: str
+) -> None:
+    longer = f"{index_name}0"
+    try:
+        ensure_index(es_client, index_name)
+        ensure_index(es_client, longer)  # a wildcard template for the first would collide here
+        for name in (index_name, longer):
+            mapping = es_client.indices.get_mapping(index=name)[name]["mappings"]
+            assert mapping["properties"]["body"]["fields"]["id"]["analyzer"] == "indonesian"
+    finally:
+        es_client.options(ignore_status=404).indices.delete(index=longer)
+        es_client.options(ignore_status=404).indices.delete_index_template(name=longer)
