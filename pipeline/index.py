@@ -105,12 +105,10 @@ def ensure_index(client: Elasticsearch, index: str) -> None:
 def bulk_mode(client: Elasticsearch, index: str) -> Iterator[None]:
     """No periodic refreshes while a bulk load runs (each one costs a segment flush); the
     index's own refresh interval comes back afterwards, followed by one refresh."""
-    current = client.indices.get_settings(index=index, name="index.refresh_interval")
-    interval = (
-        current[index]["settings"]
-        .get("index", {})
-        .get("refresh_interval", INDEX_SETTINGS["refresh_interval"])
-    )
+    current = client.indices.get_settings(index=index, name="index.refresh_interval").body
+    # None when the index has no explicit interval (created outside the template): restoring
+    # null puts Elasticsearch's default back.
+    interval = current.get(index, {}).get("settings", {}).get("index", {}).get("refresh_interval")
     client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
     try:
         yield

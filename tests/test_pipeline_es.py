@@ -44,6 +44,9 @@ def test_seeds_are_indexed_and_reconciled(
     assert mapping["properties"]["published_at"]["type"] == "date"
     assert mapping["properties"]["body"]["fields"]["id"]["analyzer"] == "indonesian"
     assert mapping["properties"]["persons"]["type"] == "keyword"
+    # Refreshes are off during the bulk load and back afterwards.
+    settings = es_client.indices.get_settings(index=index_name)[index_name]["settings"]["index"]
+    assert settings["refresh_interval"] == "1s"
 
 
 def test_inflected_indonesian_form_finds_the_seed(
