@@ -37,7 +37,7 @@ def ingest(
         int | None, typer.Option(help="Worker processes (default: WARTA_WORKERS or cores).")
     ] = None,
 ) -> None:
-    """Run every stage over PATHS in this process and print the run report as JSON."""
+    """Run every stage over PATHS (batches on all cores) and print the run report as JSON."""
     from pipeline.run import ReconciliationError, run_all
     from pipeline.staging import run_dir
 
