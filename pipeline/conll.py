@@ -7,7 +7,7 @@ that does not continue an ``X`` entity starts a new one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,13 +116,3 @@ class Score:
             "per_type_f1": per_type,
             "gold_entities": sum(self.tp.values()) + sum(self.fn.values()),
         }
-
-
-def bio_tags(length: int, spans: Iterable[Span]) -> Iterator[str]:
-    """Spans -> IOB2 tags for ``length`` tokens."""
-    tags = ["O"] * length
-    for start, end, label in spans:
-        tags[start] = f"B-{label}"
-        for i in range(start + 1, end):
-            tags[i] = f"I-{label}"
-    return iter(tags)

@@ -70,12 +70,14 @@ def step_sources(run_dir: Path, paths: list[Path], batch_size: int) -> list[str]
     rejected: list[Rejection] = []
     articles = _split(sources.read_inputs(paths), rejected)
     batches: list[str] = []
+    articles_read = 0
     while chunk := list(islice(articles, batch_size)):
         name = f"{len(batches):05d}"
-        write_jsonl(raw_dir / f"{name}.jsonl", chunk)
+        articles_read += write_jsonl(raw_dir / f"{name}.jsonl", chunk)
         batches.append(name)
     _write_rejected(run_dir, "sources", rejected)
-    (run_dir / "batches.json").write_text(json.dumps(batches) + "\n")
+    # The count is kept so the report need not read the raw files again.
+    (run_dir / "batches.json").write_text(json.dumps({"batches": batches, "articles": articles_read}) + "\n")
     return batches
 
 
@@ -113,8 +115,7 @@ def step_process_all(run_dir: Path, batches: list[str], settings: Settings, work
 
 
 def _tagged_articles(run_dir: Path) -> Iterator[TaggedArticle]:
-    batches: list[str] = json.loads((run_dir / "batches.json").read_text())
-    for batch in batches:
+    for batch in json.loads((run_dir / "batches.json").read_text())["batches"]:
         yield from read_jsonl(run_dir / "tagged" / f"{batch}.jsonl", TaggedArticle)
 
 
@@ -150,7 +151,7 @@ def report(run_dir: Path) -> dict[str, Any]:
         rejections.extend(read_jsonl(path, Rejection))
     outcomes = Counter(r.outcome for r in rejections)
     index_info = json.loads((run_dir / "index.json").read_text())
-    raw_count = sum(_count_lines(p) for p in (run_dir / "raw").glob("*.jsonl"))
+    raw_count = json.loads((run_dir / "batches.json").read_text())["articles"]
     source_rejections = sum(1 for r in rejections if r.stage == "sources")
     summary: dict[str, Any] = {
         "inputs": raw_count + source_rejections,
@@ -196,8 +197,3 @@ def run_all(
     announce("index")
     step_index(run_dir, settings, index_name)
     return report(run_dir)
-
-
-def _count_lines(path: Path) -> int:
-    with path.open(encoding="utf-8") as handle:
-        return sum(1 for line in handle if line.strip())

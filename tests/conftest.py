@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED = PROJECT_ROOT.parent / "shared"
 TEST_ES_URL = os.environ.get("WARTA_TEST_ES_URL", "http://127.0.0.1:9250")
 
 # Airflow reads its configuration at import time, so its home is set before anything imports it.
