@@ -1,9 +1,11 @@
-"""news_ingest: local article files -> clean -> entities -> Elasticsearch, nightly.
+"""news_ingest: sources (local files, WARC, URL lists, feeds, sitemaps) -> fetch -> clean -> entities
+-> Elasticsearch, nightly.
 
-Thin wiring only: every task calls one step of ``pipeline.run`` and hands the next task file
-paths, never article bodies. ``process`` is mapped over the run's batches, so workers (Local,
-Celery or Kubernetes executors) process batches in parallel. Heavy imports happen inside tasks,
-so the file parses in milliseconds.
+Thin wiring only: every task calls one step of ``pipeline.run`` and hands the next task names or
+file paths, never article bodies. ``discover`` is mapped over sources, ``fetch`` over host groups
+and ``process`` over batches, so more workers (Local, Celery or Kubernetes executors) mean more
+throughput. Tasks that load Elasticsearch run in the ``warta_elasticsearch`` pool, which caps how
+many hit the cluster at once. Heavy imports happen inside tasks, so the file parses in milliseconds.
 """
 
 from __future__ import annotations
@@ -13,15 +15,22 @@ from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
+from pipeline.settings import get_settings
+
+# Caps Elasticsearch-heavy tasks across all runs; created with `airflow pools set` (see README).
+ES_POOL = get_settings().es_pool
+
 DOC = """
 ### news_ingest
-Reads the article files named in the `paths` param (default: the project's `seeds/`), cleans
-them with trafilatura, tags people, organisations and places, and bulk-loads them into
-Elasticsearch (`index` param, default `WARTA_INDEX`).
+Ingests every source in the sources file (`sources_file` param, default `WARTA_SOURCES_FILE`,
+the project's `sources.toml`), or only the local `paths` given as a param. Web sources are
+fetched politely (robots.txt, per-host delays, retries) and incrementally: a run fetches pages
+that are new, or dated inside its data interval; the fetch state lives in Elasticsearch.
 
 Each run stages its files under `WARTA_STAGING_DIR/news_ingest/<run_id>/`; `report.json` there
-accounts for every input (indexed, duplicate, quarantined, skipped) and the `report` task fails
-if the numbers do not reconcile. Documents have deterministic ids, so re-running a day is safe.
+accounts for every input (indexed, duplicate, quarantined, skipped, each with a reason) and the
+`report` task fails if the numbers do not reconcile or a source failed. Documents have
+deterministic ids, so re-running a day is safe.
 """
 
 
@@ -49,32 +58,83 @@ def _run_dir() -> str:
         "retry_exponential_backoff": True,
     },
     params={
+        "sources_file": Param(
+            None,
+            type=["null", "string"],
+            description="Sources file (TOML/YAML); null means WARTA_SOURCES_FILE.",
+        ),
         "paths": Param(
             [],
             type="array",
             items={"type": "string"},
-            description="Files or folders to ingest; empty means WARTA_SEEDS_DIR.",
+            description="Local files or folders to ingest instead of the sources file.",
         ),
         "index": Param(None, type=["null", "string"], description="Target index; null means WARTA_INDEX."),
     },
 )
 def news_ingest() -> None:
     @task
-    def read_sources() -> list[str]:
-        """Every input file -> raw/<batch>.jsonl; returns one path per batch (for mapping)."""
+    def plan_sources() -> list[str]:
+        """Validate the sources and record them with the data interval; returns source names."""
         from pathlib import Path
 
-        from pipeline.run import step_sources
+        from pipeline.records import Interval
+        from pipeline.run import step_plan_sources
         from pipeline.settings import PROJECT_ROOT, get_settings
+        from pipeline.sources_file import load_sources, local_sources
 
         settings = get_settings()
-        params = get_current_context()["params"]
-        given = [Path(p) for p in params.get("paths") or []]
-        paths = [p if p.is_absolute() else PROJECT_ROOT / p for p in given] or [settings.seeds_dir]
+        context = get_current_context()
+        params = context["params"]
+        given = [Path(p) if Path(p).is_absolute() else PROJECT_ROOT / p for p in params.get("paths") or []]
+        if given:
+            specs = local_sources(given)
+        else:
+            specs = load_sources(Path(params.get("sources_file") or settings.sources_file))
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
+        interval = Interval(start=start, end=end) if start and end and end > start else None
+        names = step_plan_sources(Path(_run_dir()), specs, interval)
+        print(f"sources {names}, data interval {interval}")
+        return names
+
+    @task
+    def discover(source: str) -> list[str]:
+        """One source: local files -> raw batches (returned); web sources -> candidate URLs."""
+        from pathlib import Path
+
+        from pipeline.run import step_discover
+        from pipeline.settings import get_settings
+
         folder = _run_dir()
-        batches = step_sources(Path(folder), paths, settings.batch_size)
-        print(f"sources {[str(p) for p in paths]}: {len(batches)} batches of <= {settings.batch_size}")
-        return [f"{folder}/raw/{batch}.jsonl" for batch in batches]
+        return [f"{folder}/raw/{b}.jsonl" for b in step_discover(Path(folder), source, get_settings())]
+
+    @task(pool=ES_POOL)
+    def plan_fetch(discovered: list[list[str]]) -> list[str]:
+        """New or changed pages of all web sources, grouped by host; one path per fetch batch."""
+        from pathlib import Path
+
+        from pipeline.run import step_plan_fetch
+        from pipeline.settings import get_settings
+
+        folder = _run_dir()
+        return [f"{folder}/fetch/{b}.jsonl" for b in step_plan_fetch(Path(folder), get_settings())]
+
+    @task
+    def fetch(fetch_batch: str) -> list[str]:
+        """Fetch one host group politely; returns the raw batches it wrote."""
+        from pathlib import Path
+
+        from pipeline.run import step_fetch
+        from pipeline.settings import get_settings
+
+        batch = Path(fetch_batch)
+        folder = batch.parent.parent
+        return [f"{folder}/raw/{b}.jsonl" for b in step_fetch(folder, batch.stem, get_settings())]
+
+    @task(trigger_rule="none_failed")
+    def batches(local: list[list[str]], fetched: list[list[str]] | None) -> list[str]:
+        """All raw batches of the run, for mapping ``process`` (an empty fetch is skipped, not failed)."""
+        return sorted(b for group in [*local, *(fetched or [])] for b in group)
 
     @task
     def process(batch_file: str) -> str:
@@ -89,18 +149,19 @@ def news_ingest() -> None:
         print(f"batch {batch.stem}: {step_process(folder, batch.stem, get_settings())}")
         return str(folder)
 
-    @task(max_active_tis_per_dag=1)
-    def load(folders: list[str]) -> str:
-        """Drop in-run duplicates across batches and bulk-load into Elasticsearch."""
+    @task(pool=ES_POOL, max_active_tis_per_dag=1, trigger_rule="none_failed")
+    def load(folders: list[str] | None) -> str:
+        """Drop in-run duplicates, bulk-load into Elasticsearch, then record the fetch state."""
         from pathlib import Path
 
         from pipeline.run import step_index
         from pipeline.settings import get_settings
 
         folder = _run_dir()
-        assert all(f == folder for f in folders), "batches from another run"
-        index_name = get_current_context()["params"].get("index")
-        print(f"index: {step_index(Path(folder), get_settings(), index_name)}")
+        assert all(f == folder for f in folders or []), "batches from another run"
+        context = get_current_context()
+        index_name = context["params"].get("index")
+        print(f"index: {step_index(Path(folder), get_settings(), index_name, str(context['run_id']))}")
         return folder
 
     @task
@@ -113,7 +174,9 @@ def news_ingest() -> None:
         summary = reconcile(Path(folder))
         return {k: v for k, v in summary.items() if k != "rejections"} | {"folder": folder}
 
-    report(load(process.expand(batch_file=read_sources())))
+    local = discover.expand(source=plan_sources())
+    fetched = fetch.expand(fetch_batch=plan_fetch(local))
+    report(load(process.expand(batch_file=batches(local, fetched))))
 
 
 news_ingest()

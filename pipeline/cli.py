@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, overload
 
 import typer
 from rich.console import Console
@@ -30,20 +30,48 @@ DEFAULT_NER_DATA = PROJECT_ROOT.parent / "shared" / "data" / "ner"
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .html, .jsonl).")],
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Local files or folders (.txt, .html, .jsonl, .warc[.gz]); or use --sources."),
+    ] = None,
+    sources: Annotated[
+        Path | None, typer.Option(help="A sources file (TOML/YAML): files, WARC, URL lists, feeds, sitemaps.")
+    ] = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="Data interval start: fetch pages dated from here (with --until).")
+    ] = None,
+    until: Annotated[datetime | None, typer.Option(help="Data interval end (exclusive).")] = None,
     index: Annotated[str | None, typer.Option(help="Index name (default: WARTA_INDEX).")] = None,
     run_id: Annotated[str | None, typer.Option(help="Staging folder name (default: a timestamp).")] = None,
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: WARTA_WORKERS or cores).")
     ] = None,
 ) -> None:
-    """Run every stage over PATHS (batches on all cores) and print the run report as JSON."""
-    from pipeline.run import ReconciliationError, run_all
+    """Run every stage over PATHS or the --sources file and print the run report as JSON.
+
+    Without --since/--until, web sources fetch pages never fetched before, and pages whose feed or
+    sitemap date is newer than their last fetch.
+    """
+    from pipeline.records import Interval
+    from pipeline.run import ReconciliationError, SourcesFailedError, run_sources
+    from pipeline.sources_file import SourcesFileError, load_sources, local_sources
     from pipeline.staging import run_dir
 
+    if bool(paths) == bool(sources):
+        raise typer.BadParameter("give either PATHS or --sources")
+    if (since is None) != (until is None):
+        raise typer.BadParameter("--since and --until go together")
+    interval = None
+    if since is not None and until is not None:
+        interval = Interval(start=_utc(since), end=_utc(until))
     settings = get_settings()
+    try:
+        specs = load_sources(sources) if sources else local_sources(paths or [])
+    except SourcesFileError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from err
     folder = run_dir(settings.staging_dir / "cli", run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ"))
-    steps = ["sources", "process", "index"]
+    steps = ["discover", "fetch", "process", "index"]
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -57,9 +85,11 @@ def ingest(
             progress.update(task, description=name, completed=steps.index(name))
 
         try:
-            report = run_all(paths, folder, settings, index_name=index, on_step=on_step, workers=workers)
-        except ReconciliationError as err:
-            console.print(f"[red]{err}[/red]")
+            report = run_sources(
+                specs, folder, settings, interval, index_name=index, on_step=on_step, workers=workers
+            )
+        except (ReconciliationError, SourcesFailedError) as err:
+            console.print(f"[red]{err}[/red] (report: {folder / 'report.json'})")
             raise typer.Exit(1) from err
         progress.update(task, description="done", completed=len(steps))
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
@@ -187,6 +217,10 @@ def eval_ner(
     typer.echo(json.dumps(evaluate_ner(conll, model or get_settings().ner_model, chosen)))
 
 
+@overload
+def _utc(value: datetime) -> datetime: ...
+@overload
+def _utc(value: None) -> None: ...
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None

@@ -1,6 +1,7 @@
 """The typed records the stages speak, in the order an article meets them.
 
-RawArticle (sources) -> Article (clean) -> TaggedArticle (enrich) -> indexed document.
+Candidate (discover: a URL to fetch) -> RawArticle (sources / fetch) -> Article (clean)
+-> TaggedArticle (enrich) -> indexed document.
 Anything that leaves the path early becomes a Rejection with a reason.
 """
 
@@ -13,6 +14,32 @@ from pydantic import BaseModel, Field
 
 Outcome = Literal["skipped", "quarantined", "duplicate"]
 EntityLabel = Literal["PER", "ORG", "LOC"]
+
+
+class Candidate(BaseModel):
+    """A page URL a web source listed, not fetched yet."""
+
+    url: str  # as listed
+    key: str  # canonical URL: one article, one key
+    source: str
+    language: str | None = None
+    date: datetime | None = None  # published / updated / lastmod, as the feed or sitemap says
+    via: str  # the feed, sitemap or list that named it
+    host_delay_s: float | None = None
+    revalidate: bool = False
+    etag: str | None = None  # validators of the last fetch, filled in when planning
+    last_modified: str | None = None
+    content_sha: str | None = None
+
+
+class Interval(BaseModel):
+    """A run's data interval, [start, end)."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
 
 
 class RawArticle(BaseModel):

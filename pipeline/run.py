@@ -1,17 +1,21 @@
 """A run: the stages in order over one staging folder, and the report that accounts for every input.
 
-    sources -> raw/<batch>.jsonl -> process (clean + tag) -> tagged/<batch>.jsonl -> index
+    plan_sources -> discover (per source) -> plan_fetch -> fetch (per host group) -> raw/<batch>.jsonl
+    raw/<batch>.jsonl -> process (clean + tag, per batch) -> tagged/<batch>.jsonl -> index -> report
 
-``sources`` splits the inputs into batches of ``settings.batch_size`` articles. ``process`` is the
-CPU-bound chain and runs once per batch: the Airflow DAG maps one task per batch (so more workers,
-or Celery/Kubernetes executors, mean more throughput) and ``warta ingest`` runs batches in a pool
-of ``settings.workers`` processes; the model is loaded once per worker process. ``index`` drops
-in-run duplicates across all batches and bulk-loads in batch order, so a run's result does not
-depend on which batch finished first.
+``discover`` reads local sources (files, WARC) straight into raw batches and lists the pages of
+web sources (URL lists, feeds, sitemaps) as candidates. ``plan_fetch`` drops URLs already planned
+by another source, looks up the fetch state, keeps what is new or changed in the data interval,
+and groups the rest by host into fetch batches (a host never spans two batches, so its delay and
+robots.txt hold across a batch). ``fetch`` writes fetched pages as raw batches. ``process`` is the
+CPU-bound chain, once per raw batch: the DAG maps one task per batch and ``warta ingest`` runs
+them in a pool of ``settings.workers`` processes. ``index`` drops in-run duplicates across all
+batches, bulk-loads in batch-name order (a run's result does not depend on which batch finished
+first), and only then records the fetch state, so nothing fetched is forgotten if indexing fails.
 
-Every step writes its rejections to ``rejected/<step>[.<batch>].jsonl`` and rewrites its files
+Every step writes its rejections to ``rejected/<step>[.<part>].jsonl`` and rewrites its files
 whole, so a retried task never double-counts. ``report`` reconciles: inputs = indexed +
-duplicates + quarantined + skipped, and fails loudly when it does not.
+duplicates + quarantined + skipped, and fails loudly when it does not, or when a source failed.
 """
 
 from __future__ import annotations
@@ -19,28 +23,38 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from pipeline import clean as clean_stage
 from pipeline import dedup, enrich, index, sources
-from pipeline.records import Article, RawArticle, Rejection, TaggedArticle
+from pipeline.records import Article, Candidate, Interval, RawArticle, Rejection, TaggedArticle
 from pipeline.settings import Settings
+from pipeline.sources_file import LocalSource, Source, WebSource, local_sources
 from pipeline.staging import read_jsonl, write_jsonl
 
 T = TypeVar("T", bound=BaseModel)
 # Fork (Linux) lets workers share the model loaded by the parent; elsewhere the default context.
 _FORK = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+# Rejections from these steps are inputs that never became raw articles; they count as inputs.
+_INPUT_STEPS = ("sources", "discover", "plan", "fetch")
+_SOURCES = TypeAdapter(list[Source])
 
 
 class ReconciliationError(RuntimeError):
     """The run's counts do not add up: some input is unaccounted for."""
+
+
+class SourcesFailedError(RuntimeError):
+    """At least one source could not be read at all; the rest of the run was still indexed."""
 
 
 def _split(items: Iterable[T | Rejection], rejected: list[Rejection]) -> Iterator[T]:
@@ -61,24 +75,267 @@ def _write_rejected(run_dir: Path, name: str, rejected: list[Rejection]) -> None
     write_jsonl(run_dir / "rejected" / f"{name}.jsonl", rejected)
 
 
-def step_sources(run_dir: Path, paths: list[Path], batch_size: int) -> list[str]:
-    """Read every input under ``paths`` into raw/<batch>.jsonl files; returns the batch names."""
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _write_batches(run_dir: Path, prefix: str, articles: Iterable[RawArticle], batch_size: int) -> list[str]:
+    """raw/<prefix>-NNNNN.jsonl files of ``batch_size`` articles; returns their names."""
     raw_dir = run_dir / "raw"
     raw_dir.mkdir(parents=True, exist_ok=True)
-    for stale in raw_dir.glob("*.jsonl"):
+    for stale in raw_dir.glob(f"{prefix}-*.jsonl"):
         stale.unlink()  # a retried task starts over
-    rejected: list[Rejection] = []
-    articles = _split(sources.read_inputs(paths), rejected)
-    batches: list[str] = []
-    articles_read = 0
-    while chunk := list(islice(articles, batch_size)):
-        name = f"{len(batches):05d}"
-        articles_read += write_jsonl(raw_dir / f"{name}.jsonl", chunk)
-        batches.append(name)
-    _write_rejected(run_dir, "sources", rejected)
+    names: list[str] = []
+    count = 0
+    iterator = iter(articles)
+    while chunk := list(islice(iterator, batch_size)):
+        name = f"{prefix}-{len(names):05d}"
+        count += write_jsonl(raw_dir / f"{name}.jsonl", chunk)
+        names.append(name)
     # The count is kept so the report need not read the raw files again.
-    (run_dir / "batches.json").write_text(json.dumps({"batches": batches, "articles": articles_read}) + "\n")
+    _write_json(run_dir / "counts" / f"{prefix}.json", {"articles": count, "batches": names})
+    return names
+
+
+# -- sources ---------------------------------------------------------------------------------------
+
+
+def step_plan_sources(
+    run_dir: Path, specs: list[LocalSource | WebSource], interval: Interval | None
+) -> list[str]:
+    """Record what this run ingests (sources.json) and return the source names, one task each."""
+    _write_json(
+        run_dir / "sources.json",
+        {
+            "sources": [s.model_dump(mode="json") for s in specs],
+            "interval": interval.model_dump(mode="json") if interval else None,
+        },
+    )
+    return [s.name for s in specs]
+
+
+def _plan(run_dir: Path) -> tuple[dict[str, LocalSource | WebSource], Interval | None]:
+    data = json.loads((run_dir / "sources.json").read_text())
+    specs = _SOURCES.validate_python(data["sources"])
+    interval = Interval.model_validate(data["interval"]) if data["interval"] else None
+    return {s.name: s for s in specs}, interval
+
+
+def step_discover(run_dir: Path, name: str, settings: Settings) -> list[str]:
+    """One source: local files -> raw batches (returned); web pages -> candidates/<name>.jsonl."""
+    from pipeline.discover import SourceFailed, discover
+    from pipeline.fetch import Fetcher
+
+    source = _plan(run_dir)[0][name]
+    rejected: list[Rejection] = []
+    status: dict[str, Any] = {"source": name, "kind": source.kind, "ok": True, "reason": ""}
+    batches: list[str] = []
+    if isinstance(source, LocalSource):
+        items = sources.read_inputs(
+            source.paths, source=name, language=source.language, warc_only=source.kind == "warc"
+        )
+        batches = _write_batches(run_dir, f"files-{name}", _split(items, rejected), settings.batch_size)
+    else:
+        (run_dir / "candidates").mkdir(parents=True, exist_ok=True)
+        with Fetcher(settings, source.host_delay_s) as fetcher:
+            try:
+                found = write_jsonl(
+                    run_dir / "candidates" / f"{name}.jsonl", _split(discover(source, fetcher), rejected)
+                )
+                status["candidates"] = found
+            except SourceFailed as err:
+                write_jsonl(run_dir / "candidates" / f"{name}.jsonl", [])
+                rejected.append(
+                    Rejection(
+                        input_id=source.url or name,
+                        stage="discover",
+                        outcome="quarantined",
+                        reason=f"source {name} failed: {err}",
+                    )
+                )
+                status.update(ok=False, reason=str(err))
+    status["finished_at"] = datetime.now(UTC).isoformat()
+    _write_rejected(run_dir, f"discover.{name}", rejected)
+    _write_json(run_dir / "sources-status" / f"{name}.json", status)
     return batches
+
+
+def step_sources(run_dir: Path, paths: list[Path], settings: Settings) -> list[str]:
+    """Local files only (``warta ingest PATH...``): plan + discover; returns the raw batch names."""
+    names = step_plan_sources(run_dir, local_sources(paths), None)
+    return [batch for name in names for batch in step_discover(run_dir, name, settings)]
+
+
+# -- fetching --------------------------------------------------------------------------------------
+
+
+def _decide(
+    candidate: Candidate, seen: bool, fetched_at: datetime | None, interval: Interval | None
+) -> str | None:
+    """None to fetch the candidate, else why it is skipped this run."""
+    date = candidate.date
+    if not seen:
+        if interval is not None and date is not None and date >= interval.end:
+            return "dated after this run's data interval; left for the run that covers it"
+        return None
+    if candidate.revalidate:
+        return None  # conditional GET: costs a 304 when unchanged
+    if date is None:
+        return "fetched before, and the source gives no date saying it changed"
+    changed = date in interval if interval is not None else fetched_at is None or date > fetched_at
+    return None if changed else "fetched before, and not updated in this run's data interval"
+
+
+def step_plan_fetch(run_dir: Path, settings: Settings) -> list[str]:
+    """Candidates of all sources -> fetch/<NNNNN>.jsonl batches grouped by host; returns their names."""
+    from pipeline.fetch_state import FetchStateStore
+
+    specs, interval = _plan(run_dir)
+    rejected: list[Rejection] = []
+    first_source: dict[str, str] = {}
+    wanted: list[Candidate] = []
+    for name in specs:
+        path = run_dir / "candidates" / f"{name}.jsonl"
+        if not path.exists():
+            continue
+        for candidate in read_jsonl(path, Candidate):
+            earlier = first_source.setdefault(candidate.key, candidate.source)
+            if earlier != candidate.source:
+                rejected.append(
+                    _reject_candidate(candidate, "plan", "duplicate", f"also listed by source {earlier}")
+                )
+                continue
+            wanted.append(candidate)
+    known = {}
+    if wanted:  # local-only runs need no fetch state
+        client = index.connect(settings)
+        try:
+            store = FetchStateStore(client, settings.fetch_state_index)
+            store.ensure()
+            known = dict(store.pages(c.key for c in wanted))
+        finally:
+            client.close()
+    by_host: dict[str, list[Candidate]] = defaultdict(list)
+    for candidate in wanted:
+        state = known.get(candidate.key)
+        reason = _decide(candidate, state is not None, state.fetched_at if state else None, interval)
+        if reason:
+            rejected.append(_reject_candidate(candidate, "plan", "skipped", reason))
+            continue
+        if state is not None:
+            candidate = candidate.model_copy(
+                update={
+                    "etag": state.etag,
+                    "last_modified": state.last_modified,
+                    "content_sha": state.content_sha,
+                }
+            )
+        by_host[urlsplit(candidate.url).netloc.lower()].append(candidate)
+    fetch_dir = run_dir / "fetch"
+    fetch_dir.mkdir(parents=True, exist_ok=True)
+    for stale in fetch_dir.glob("*.jsonl"):
+        stale.unlink()
+    # Whole hosts per batch, biggest first, about batch_size URLs each.
+    groups: list[list[Candidate]] = []
+    for host in sorted(by_host, key=lambda h: (-len(by_host[h]), h)):
+        if not groups or len(groups[-1]) >= settings.batch_size:
+            groups.append([])
+        groups[-1].extend(by_host[host])
+    names = []
+    for number, group in enumerate(groups):
+        name = f"{number:05d}"
+        write_jsonl(fetch_dir / f"{name}.jsonl", group)
+        names.append(name)
+    _write_rejected(run_dir, "plan", rejected)
+    return names
+
+
+def _reject_candidate(candidate: Candidate, stage: str, outcome: str, reason: str) -> Rejection:
+    return Rejection(input_id=candidate.url, stage=stage, outcome=outcome, reason=reason)  # type: ignore[arg-type]
+
+
+def step_fetch(run_dir: Path, batch: str, settings: Settings) -> list[str]:
+    """One fetch batch: pages -> raw/web-<batch>-*.jsonl; states to commit -> fetched/<batch>.jsonl."""
+    from pipeline.fetch import Fetcher, FetchResult
+    from pipeline.fetch_state import PageState
+
+    candidates = list(read_jsonl(run_dir / "fetch" / f"{batch}.jsonl", Candidate))
+    by_host: dict[str, list[int]] = defaultdict(list)
+    for position, candidate in enumerate(candidates):
+        by_host[urlsplit(candidate.url).netloc.lower()].append(position)
+    results: list[FetchResult | None] = [None] * len(candidates)
+
+    with Fetcher(settings) as fetcher:
+
+        def fetch_host(positions: list[int]) -> None:
+            for position in positions:  # one host's pages in order; the Fetcher spaces them
+                c = candidates[position]
+                results[position] = fetcher.fetch_page(c.url, c.etag, c.last_modified, c.host_delay_s)
+
+        with ThreadPoolExecutor(max_workers=max(1, settings.fetch_threads)) as pool:
+            list(pool.map(fetch_host, by_host.values()))
+
+    now = datetime.now(UTC)
+    rejected: list[Rejection] = []
+    articles: list[RawArticle] = []
+    states: list[PageState] = []
+    for candidate, result in zip(candidates, results, strict=True):
+        assert result is not None
+        state = PageState(
+            key=candidate.key,
+            url=candidate.url,
+            source=candidate.source,
+            outcome="ok",
+            etag=result.etag,
+            last_modified=result.last_modified,
+            content_sha=result.content_sha,
+            fetched_at=now,
+        )
+        if result.outcome == "ok" and result.content_sha == candidate.content_sha:
+            rejected.append(
+                _reject_candidate(
+                    candidate, "fetch", "skipped", "unchanged since the last fetch (same content)"
+                )
+            )
+            states.append(state.model_copy(update={"outcome": "not_modified"}))
+        elif result.outcome == "ok":
+            assert result.text is not None
+            articles.append(
+                RawArticle(
+                    input_id=candidate.url,
+                    source=candidate.source,
+                    format="html",
+                    content=result.text,
+                    url=result.final_url or candidate.url,
+                    published_at=None,
+                    language=candidate.language,
+                )
+            )
+            states.append(state)
+        elif result.outcome == "not_modified":
+            rejected.append(_reject_candidate(candidate, "fetch", "skipped", result.reason))
+            states.append(
+                state.model_copy(update={"outcome": "not_modified", "content_sha": candidate.content_sha})
+            )
+        elif result.outcome == "skipped":
+            rejected.append(_reject_candidate(candidate, "fetch", "skipped", result.reason))
+            if result.reason.startswith("not HTML"):  # robots.txt may change; a PDF stays a PDF
+                states.append(state.model_copy(update={"outcome": "skipped"}))
+        else:
+            attempts = f" [{result.attempts} attempts]" if result.attempts > 1 else ""
+            rejected.append(
+                _reject_candidate(
+                    candidate, "fetch", "quarantined", f"fetch failed: {result.reason}{attempts}"
+                )
+            )
+    names = _write_batches(run_dir, f"web-{batch}", articles, settings.batch_size)
+    (run_dir / "fetched").mkdir(parents=True, exist_ok=True)
+    write_jsonl(run_dir / "fetched" / f"{batch}.jsonl", states)
+    _write_rejected(run_dir, f"fetch.{batch}", rejected)
+    return names
 
 
 def step_process(run_dir: Path, batch: str, settings: Settings) -> dict[str, int]:
@@ -114,13 +371,22 @@ def step_process_all(run_dir: Path, batches: list[str], settings: Settings, work
             pass
 
 
+def raw_batches(run_dir: Path) -> list[str]:
+    """Every raw batch of the run, in name order (local sources first, then fetched pages)."""
+    return sorted(p.stem for p in (run_dir / "raw").glob("*.jsonl")) if (run_dir / "raw").exists() else []
+
+
 def _tagged_articles(run_dir: Path) -> Iterator[TaggedArticle]:
-    for batch in json.loads((run_dir / "batches.json").read_text())["batches"]:
+    for batch in raw_batches(run_dir):
         yield from read_jsonl(run_dir / "tagged" / f"{batch}.jsonl", TaggedArticle)
 
 
-def step_index(run_dir: Path, settings: Settings, index_name: str | None = None) -> dict[str, int]:
-    """Drop in-run duplicates across batches, then bulk-load everything into the index."""
+def step_index(
+    run_dir: Path, settings: Settings, index_name: str | None = None, run_id: str | None = None
+) -> dict[str, int]:
+    """Drop in-run duplicates across batches, bulk-load everything, then record the fetch state."""
+    from pipeline.fetch_state import FetchStateStore, PageState, SourceState
+
     name = index_name or settings.index
     duplicates: list[Rejection] = []
     unique = _split(dedup.drop_duplicates(_tagged_articles(run_dir)), duplicates)
@@ -135,26 +401,61 @@ def step_index(run_dir: Path, settings: Settings, index_name: str | None = None)
                 chunk_size=settings.bulk_chunk_size,
                 max_retries=settings.bulk_max_retries,
             )
+        _write_rejected(run_dir, "dedup", duplicates)
+        _write_rejected(run_dir, "index", result.rejected)
+        # Pages whose document Elasticsearch refused are not recorded: the next run fetches them again.
+        refused = {r.input_id for r in result.rejected}
+        pages = [
+            page
+            for path in sorted((run_dir / "fetched").glob("*.jsonl"))
+            if (run_dir / "fetched").exists()
+            for page in read_jsonl(path, PageState)
+            if page.url not in refused
+        ]
+        specs, interval = _plan(run_dir) if (run_dir / "sources.json").exists() else ({}, None)
+        succeeded = [
+            SourceState(
+                source=source,
+                fetched_at=datetime.now(UTC),
+                interval_end=interval.end if interval else None,
+                run_id=run_id or run_dir.name,
+            )
+            for source, status in _source_status(run_dir).items()
+            if status["ok"] and isinstance(specs.get(source), WebSource)
+        ]
+        recorded = 0
+        if pages or succeeded:
+            store = FetchStateStore(client, settings.fetch_state_index)
+            store.ensure()
+            recorded = store.commit(pages, succeeded)
     finally:
         client.close()
-    _write_rejected(run_dir, "dedup", duplicates)
-    _write_rejected(run_dir, "index", result.rejected)
     counts = {"created": result.created, "updated": result.updated, "passed": result.indexed}
-    (run_dir / "index.json").write_text(json.dumps({"index": name, **counts}) + "\n")
+    _write_json(run_dir / "index.json", {"index": name, **counts, "fetch_states_recorded": recorded})
     return {**counts, "duplicate": len(duplicates), "quarantined": len(result.rejected)}
 
 
+def _source_status(run_dir: Path) -> dict[str, dict[str, Any]]:
+    folder = run_dir / "sources-status"
+    if not folder.exists():
+        return {}
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
 def report(run_dir: Path) -> dict[str, Any]:
-    """Reconcile the run from its files; write report.json; raise if any input is unaccounted for."""
+    """Reconcile the run from its files; write report.json; raise if any input is unaccounted for
+    (ReconciliationError) or a source could not be read at all (SourcesFailedError)."""
     rejections: list[Rejection] = []
     for path in sorted((run_dir / "rejected").glob("*.jsonl")):
         rejections.extend(read_jsonl(path, Rejection))
     outcomes = Counter(r.outcome for r in rejections)
     index_info = json.loads((run_dir / "index.json").read_text())
-    raw_count = json.loads((run_dir / "batches.json").read_text())["articles"]
-    source_rejections = sum(1 for r in rejections if r.stage == "sources")
+    raw_count = sum(json.loads(p.read_text())["articles"] for p in (run_dir / "counts").glob("*.json"))
+    never_raw = sum(1 for r in rejections if r.stage in _INPUT_STEPS)
+    statuses = _source_status(run_dir)
+    failed_sources = {name: s["reason"] for name, s in statuses.items() if not s["ok"]}
     summary: dict[str, Any] = {
-        "inputs": raw_count + source_rejections,
+        "inputs": raw_count + never_raw,
         "indexed": index_info["passed"],
         "created": index_info["created"],
         "updated": index_info["updated"],
@@ -162,6 +463,8 @@ def report(run_dir: Path) -> dict[str, Any]:
         "quarantined": outcomes["quarantined"],
         "skipped": outcomes["skipped"],
         "index": index_info["index"],
+        "sources": {name: "failed" if not s["ok"] else "ok" for name, s in statuses.items()},
+        "failed_sources": failed_sources,
         "rejections": [r.model_dump() for r in rejections],
     }
     accounted = summary["indexed"] + summary["duplicates"] + summary["quarantined"] + summary["skipped"]
@@ -173,7 +476,40 @@ def report(run_dir: Path) -> dict[str, Any]:
             f"(indexed {summary['indexed']}, duplicates {summary['duplicates']}, "
             f"quarantined {summary['quarantined']}, skipped {summary['skipped']})"
         )
+    if failed_sources:
+        listed = "; ".join(f"{name}: {reason}" for name, reason in failed_sources.items())
+        raise SourcesFailedError(f"run {run_dir.name}: {len(failed_sources)} source(s) failed: {listed}")
     return summary
+
+
+def run_sources(
+    specs: list[LocalSource | WebSource],
+    run_dir: Path,
+    settings: Settings,
+    interval: Interval | None = None,
+    index_name: str | None = None,
+    on_step: Callable[[str], None] | None = None,
+    workers: int | None = None,
+) -> dict[str, Any]:
+    """Every step in this process (processing in a worker pool), over the same files as the DAG."""
+
+    def announce(step: str) -> None:
+        if on_step:
+            on_step(step)
+
+    announce("discover")
+    for name in step_plan_sources(run_dir, specs, interval):
+        step_discover(run_dir, name, settings)
+    announce("fetch")
+    for batch in step_plan_fetch(run_dir, settings):
+        step_fetch(run_dir, batch, settings)
+    announce("process")
+    step_process_all(
+        run_dir, raw_batches(run_dir), settings, workers or settings.workers or os.cpu_count() or 1
+    )
+    announce("index")
+    step_index(run_dir, settings, index_name)
+    return report(run_dir)
 
 
 def run_all(
@@ -184,16 +520,5 @@ def run_all(
     on_step: Callable[[str], None] | None = None,
     workers: int | None = None,
 ) -> dict[str, Any]:
-    """Every step in this process (batches in a worker pool), over the same files as the DAG."""
-
-    def announce(step: str) -> None:
-        if on_step:
-            on_step(step)
-
-    announce("sources")
-    batches = step_sources(run_dir, paths, settings.batch_size)
-    announce("process")
-    step_process_all(run_dir, batches, settings, workers or settings.workers or os.cpu_count() or 1)
-    announce("index")
-    step_index(run_dir, settings, index_name)
-    return report(run_dir)
+    """Local files or folders only: ``run_sources`` over one ``files`` source per path."""
+    return run_sources(local_sources(paths), run_dir, settings, None, index_name, on_step, workers)

@@ -38,6 +38,27 @@ class Settings(BaseSettings):
     bulk_chunk_size: int = 500
     bulk_max_retries: int = 5
     min_body_chars: int = 200
+    sources_file: Path = PROJECT_ROOT / "sources.toml"  # what the DAG ingests (TOML or YAML)
+
+    # Fetching (see pipeline/fetch.py). Requests to one host are at least host_delay_s apart,
+    # more when robots.txt asks for a longer Crawl-delay.
+    fetch_user_agent: str = "WartaBot/0.1 (+https://github.com/warta-news/warta; news indexing)"
+    fetch_robots_token: str = "WartaBot"  # the name robots.txt rules address
+    fetch_connect_timeout_s: float = 10.0
+    fetch_read_timeout_s: float = 20.0
+    fetch_total_timeout_s: float = 60.0  # a whole response, so a trickling server cannot hold a worker
+    fetch_max_bytes: int = 10 * 1024 * 1024  # decompressed body
+    fetch_max_redirects: int = 5
+    fetch_max_attempts: int = 4  # per URL, for 429 / 5xx / connection errors
+    fetch_backoff_s: float = 1.0  # first retry wait; doubles each attempt (with jitter)
+    fetch_max_retry_after_s: float = 300.0  # a longer Retry-After fails the URL instead of stalling
+    fetch_host_delay_s: float = 1.0
+    fetch_host_concurrency: int = 1
+    fetch_threads: int = 8  # hosts fetched at once in one fetch batch
+    # Private, loopback and link-local addresses are refused unless inside one of these networks.
+    fetch_allow_networks: list[str] = []
+    fetch_state_index: str = "warta-fetch-state"
+    es_pool: str = "warta_elasticsearch"  # Airflow pool capping concurrent Elasticsearch-heavy tasks
 
 
 def get_settings() -> Settings:

@@ -4,7 +4,10 @@ Accepted inputs (folders are walked recursively, in sorted order):
 - ``.txt``: a plain-text article, first non-empty line the headline, then paragraphs;
 - ``.html`` / ``.htm``: a saved web page (cleaned later by trafilatura);
 - ``.jsonl``: one JSON object per line with ``text`` or ``html`` and optional ``url``, ``title``,
-  ``published_at``, ``language``, ``source``.
+  ``published_at``, ``language``, ``source``;
+- ``.warc`` / ``.warc.gz``: web archives (e.g. Common Crawl news extracts, read with warcio);
+  every ``response`` record is an input: HTML responses become articles, others are skipped with
+  their type. Request, metadata and warcinfo records are not inputs.
 Every input yields exactly one RawArticle or one Rejection, so runs can account for all of them.
 """
 
@@ -17,13 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from trafilatura.utils import decode_file
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 
+from pipeline.fetch import HTML_TYPES, decode_html
 from pipeline.records import RawArticle, Rejection
 
 TEXT_SUFFIXES = {".txt"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl"}
-SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+WARC_SUFFIXES = {".warc", ".warc.gz"}
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES | WARC_SUFFIXES
 MAX_FILE_BYTES = 20 * 1024 * 1024  # one article file, or one JSON line; a .jsonl file may be any size
 
 Item = RawArticle | Rejection
@@ -41,18 +48,35 @@ def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
             yield top, label
 
 
-def read_inputs(paths: Iterable[Path]) -> Iterator[Item]:
-    """Every input found under ``paths``, as a RawArticle or a Rejection with its reason."""
+def read_inputs(
+    paths: Iterable[Path], source: str | None = None, language: str | None = None, warc_only: bool = False
+) -> Iterator[Item]:
+    """Every input found under ``paths``, as a RawArticle or a Rejection with its reason.
+
+    ``source`` names the source (default: each top path's name); ``language`` is a hint stamped on
+    articles that carry none; ``warc_only`` skips anything that is not a WARC file.
+    """
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(f"input path does not exist: {path}")
     for path, label in iter_files(paths):
-        yield from read_file(path, label)
+        if warc_only and _suffix(path) not in WARC_SUFFIXES:
+            yield _reject(str(path), "skipped", "not a WARC file (.warc, .warc.gz)")
+            continue
+        for item in read_file(path, source or label):
+            if language and isinstance(item, RawArticle) and not item.language:
+                item.language = language
+            yield item
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    return ".warc.gz" if name.endswith(".warc.gz") else path.suffix.lower()
 
 
 def read_file(path: Path, source: str) -> Iterator[Item]:
     input_id = str(path)
-    suffix = path.suffix.lower()
+    suffix = _suffix(path)
     if suffix not in SUPPORTED:
         yield _reject(input_id, "skipped", f"unsupported file type {suffix or '(none)'!r}")
         return
@@ -62,6 +86,9 @@ def read_file(path: Path, source: str) -> Iterator[Item]:
         return
     if suffix in JSONL_SUFFIXES:
         yield from _read_jsonl(path, source)
+        return
+    if suffix in WARC_SUFFIXES:
+        yield from read_warc(path, source)
         return
     if size > MAX_FILE_BYTES:
         yield _reject(input_id, "quarantined", f"file too large ({size} bytes > {MAX_FILE_BYTES})")
@@ -144,6 +171,45 @@ def _jsonl_article(input_id: str, source: str, record: dict[str, Any]) -> Item:
         title=title.strip() if isinstance(title, str) and title.strip() else None,
         published_at=published,
         language=record.get("language") or None,
+    )
+
+
+def read_warc(path: Path, source: str, max_record_bytes: int = MAX_FILE_BYTES) -> Iterator[Item]:
+    """Each response record of a WARC file: HTML -> RawArticle (URL from WARC-Target-URI)."""
+    with path.open("rb") as handle:
+        number = 0
+        try:
+            for record in ArchiveIterator(handle):
+                if record.rec_type != "response":
+                    continue
+                number += 1
+                uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+                input_id = f"{path}#{number}:{uri}"
+                yield _warc_response(record, input_id, uri, source, max_record_bytes)
+        except ArchiveLoadFailed as err:
+            yield _reject(f"{path}#{number + 1}", "quarantined", f"unreadable WARC record: {err}")
+
+
+def _warc_response(record: Any, input_id: str, uri: str, source: str, max_bytes: int) -> Item:
+    http = record.http_headers
+    if http is None:
+        return _reject(input_id, "skipped", "WARC response without HTTP headers (not an HTTP capture)")
+    status = http.get_statuscode()
+    if status != "200":
+        return _reject(input_id, "skipped", f"archived HTTP status {status}, not 200")
+    content_type = http.get_header("Content-Type") or ""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media not in HTML_TYPES:
+        return _reject(input_id, "skipped", f"not HTML: {media or 'no Content-Type'}")
+    if not uri.startswith(("http://", "https://")):
+        return _reject(input_id, "quarantined", f"WARC-Target-URI is not an http(s) URL: {uri!r}")
+    body = record.content_stream().read(max_bytes + 1)
+    if len(body) > max_bytes:
+        return _reject(input_id, "quarantined", f"archived body too large (> {max_bytes} bytes)")
+    if not body.strip():
+        return _reject(input_id, "quarantined", "archived body is empty")
+    return RawArticle(
+        input_id=input_id, source=source, format="html", content=decode_html(body, content_type), url=uri
     )
 
 
