@@ -137,7 +137,7 @@ def stages_alone(corpus: Path, settings: Any, index_name: str) -> dict[str, dict
     # Measured before the load, whose background segment merges would slow it down.
     with tempfile.TemporaryDirectory(prefix="warta-bench-chain-") as tmp:
         folder = Path(tmp)
-        batches = run.step_sources(folder, [corpus], settings.batch_size)
+        batches = run.step_sources(folder, [corpus], settings)
         started = time.perf_counter()
         run.step_process_all(folder, batches, settings, workers=1)
         results["chain (clean+tag)"] = _rate(len(raws), time.perf_counter() - started, raw_bytes)

@@ -31,7 +31,6 @@ class Settings(BaseSettings):
 
     # Pipeline
     staging_dir: Path = PROJECT_ROOT / ".warta" / "staging"
-    seeds_dir: Path = PROJECT_ROOT / "seeds"
     ner_model: Path = Path(__file__).resolve().parent / "models" / "ner"
     batch_size: int = 100  # articles per batch (one mapped task / one pool job each)
     workers: int = 0  # processes for `warta ingest`; 0 = one per CPU core

@@ -176,10 +176,12 @@ def _jsonl_article(input_id: str, source: str, record: dict[str, Any]) -> Item:
 
 def read_warc(path: Path, source: str, max_record_bytes: int = MAX_FILE_BYTES) -> Iterator[Item]:
     """Each response record of a WARC file: HTML -> RawArticle (URL from WARC-Target-URI)."""
+    size = path.stat().st_size
     with path.open("rb") as handle:
         number = 0
+        archive = ArchiveIterator(handle)
         try:
-            for record in ArchiveIterator(handle):
+            for record in archive:
                 if record.rec_type != "response":
                     continue
                 number += 1
@@ -188,6 +190,15 @@ def read_warc(path: Path, source: str, max_record_bytes: int = MAX_FILE_BYTES) -
                 yield _warc_response(record, input_id, uri, source, max_record_bytes)
         except ArchiveLoadFailed as err:
             yield _reject(f"{path}#{number + 1}", "quarantined", f"unreadable WARC record: {err}")
+            return
+        # warcio stops quietly at a truncated gzip member: bytes left over mean lost records.
+        end = (archive.get_record_offset() or 0) + (archive.get_record_length() or 0)
+        if end < size:
+            yield _reject(
+                f"{path}#{number + 1}",
+                "quarantined",
+                f"truncated or corrupt WARC: {size - end} bytes after response record {number} unreadable",
+            )
 
 
 def _warc_response(record: Any, input_id: str, uri: str, source: str, max_bytes: int) -> Item:

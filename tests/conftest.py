@@ -14,9 +14,11 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from webserver import INTERVAL, PAGES, NewsSite, serve
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_ES_URL = os.environ.get("WARTA_TEST_ES_URL", "http://127.0.0.1:9250")
@@ -78,7 +80,45 @@ def airflow_db() -> Path:
         check=False,
     )
     assert done.returncode == 0, f"airflow db migrate failed:\n{done.stdout}\n{done.stderr}"
+    pool = subprocess.run(
+        [sys.executable, "-m", "airflow", "pools", "set", "warta_elasticsearch", "2", "Elasticsearch load"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=False,
+    )
+    assert pool.returncode == 0, f"airflow pools set failed:\n{pool.stdout}\n{pool.stderr}"
     return _AIRFLOW_HOME
+
+
+@pytest.fixture
+def site() -> Iterator[NewsSite]:
+    """The loopback news site (tests/webserver.py), its pages dated inside webserver.INTERVAL."""
+    news = NewsSite(dates={path: INTERVAL.start + timedelta(hours=6) for path in PAGES})
+    server, _thread = serve(news)
+    yield news
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def web_env(monkeypatch: pytest.MonkeyPatch, index_name: str, es_client) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Fetch settings for the loopback site: loopback allowed explicitly, short timeouts and backoff,
+    a fetch-state index of the test's own (returned, removed afterwards)."""
+    state_index = f"{index_name}-state"
+    for key, value in {
+        "WARTA_FETCH_ALLOW_NETWORKS": '["127.0.0.1/32"]',
+        "WARTA_FETCH_HOST_DELAY_S": "0",
+        "WARTA_FETCH_BACKOFF_S": "0.2",
+        "WARTA_FETCH_MAX_ATTEMPTS": "3",
+        "WARTA_FETCH_MAX_REDIRECTS": "3",
+        "WARTA_FETCH_TOTAL_TIMEOUT_S": "2",
+        "WARTA_FETCH_MAX_BYTES": "1000000",
+        "WARTA_FETCH_STATE_INDEX": state_index,
+    }.items():
+        monkeypatch.setenv(key, value)
+    yield state_index
+    es_client.options(ignore_status=404).indices.delete(index=state_index)
 
 
 @pytest.fixture

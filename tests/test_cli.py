@@ -60,3 +60,29 @@ def test_eval_ner_prints_one_json_line(tmp_path: Path) -> None:
     result = json.loads(lines[0])
     assert result["gold_entities"] == 2 and result["tokens"] == 7
     assert 0.0 <= result["f1"] <= 1.0
+
+
+def test_ingest_with_a_sources_file_over_a_real_site(
+    site,
+    web_env: str,
+    index_name: str,
+    es_client: Elasticsearch,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[sources]]\nname = "site"\nkind = "feed"\nurl = "{site.base}/feed.xml"\n')
+    window = ["--since", "2026-11-26T02:00:00Z", "--until", "2026-11-27T02:00:00Z"]
+    done = _warta("ingest", "--sources", str(sources), *window, index=index_name)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["indexed"], report["sources"]) == (2, {"site": "ok"})
+    again = json.loads(_warta("ingest", "--sources", str(sources), *window, index=index_name).stdout)
+    assert (again["indexed"], again["skipped"]) == (0, 2)  # both answered 304
+
+
+def test_ingest_rejects_a_bad_sources_file_clearly(tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sources]]\nname = "x"\nkind = "sitemap"\n')
+    done = _warta("ingest", "--sources", str(sources))
+    assert done.returncode == 2
+    assert "sources[0] (x): Value error, kind 'sitemap' needs 'url'" in " ".join(done.stderr.split())

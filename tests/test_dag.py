@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -29,7 +30,18 @@ def test_dag_imports_with_tags_and_retries() -> None:
     assert dag.doc_md
     for task in dag.tasks:
         assert task.retries >= 2, task.task_id
-    assert [t.task_id for t in dag.topological_sort()] == ["read_sources", "process", "load", "report"]
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order == [
+        "plan_sources",
+        "discover",
+        "plan_fetch",
+        "fetch",
+        "batches",
+        "process",
+        "load",
+        "report",
+    ]
+    assert dag.get_task("load").pool == dag.get_task("plan_fetch").pool == "warta_elasticsearch"
 
 
 def test_dag_file_parses_fast_without_heavy_imports() -> None:
@@ -74,3 +86,57 @@ def test_dag_test_run_ingests_seeds_and_is_idempotent(
     hits = es_client.search(index=index_name, query={"term": {"persons": "Vladimir Putin"}})["hits"]
     assert hits["total"]["value"] >= 1
     print(f"two dag.test() runs took {time.monotonic() - started:.1f}s")
+
+
+def test_dag_fans_out_over_sources_and_fetches_a_real_feed(
+    airflow_db: Path,
+    es_client: Elasticsearch,
+    index_name: str,
+    seeds_dir: Path,
+    site,  # type: ignore[no-untyped-def]
+    web_env: str,
+    tmp_path: Path,
+) -> None:
+    """A sources file with a feed, a URL list and local files: discover is mapped per source,
+    fetch per host group, and the data interval of the run decides what is fetched."""
+    import json
+
+    from airflow.sdk import DagRunState
+    from webserver import INTERVAL, generated_article, write_warc
+
+    from pipeline.staging import run_dir
+
+    body = "Harga beras di pasar induk Cipinang naik dua persen pekan ini, kata pedagang. " * 4
+    page = generated_article("Harga beras naik", body)
+    write_warc(tmp_path / "crawl.warc.gz", [("https://berita.example.id/beras", "text/html", page)])
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        f"sources:\n"
+        f"  - {{name: feed, kind: feed, url: '{site.base}/feed.xml'}}\n"
+        f"  - {{name: list, kind: urls, urls: ['{site.base}/latin', '{site.base}/report.pdf']}}\n"
+        f"  - {{name: seeds, kind: files, paths: ['{seeds_dir}']}}\n"
+        f"  - {{name: archive, kind: warc, paths: [crawl.warc.gz], language: id}}\n"
+    )
+    dag = _dagbag().dags["news_ingest"]
+    run = dag.test(logical_date=INTERVAL.end, run_conf={"sources_file": str(sources), "index": index_name})
+    assert run.state == DagRunState.SUCCESS, f"dag run ended {run.state}"
+    assert (run.data_interval_start, run.data_interval_end) == (INTERVAL.start, INTERVAL.end)
+    instances = run.get_task_instances()
+    assert sorted(ti.map_index for ti in instances if ti.task_id == "discover") == [0, 1, 2, 3]
+    assert [ti.map_index for ti in instances if ti.task_id == "fetch"] == [0]  # one host, one group
+    docs = {h["_source"]["url"] for h in es_client.search(index=index_name, size=50)["hits"]["hits"]}
+    assert {f"{site.base}/news/kabarislamia-kaum", f"{site.base}/news/sciencealert-europa"} <= docs
+    assert {f"{site.base}/latin", "https://berita.example.id/beras"} <= docs
+    folder = run_dir(Path(os.environ["WARTA_STAGING_DIR"]) / "news_ingest", run.run_id)
+    report = json.loads((folder / "report.json").read_text())
+    assert (
+        report["reconciled"] and report["indexed"] == 9 + 3 + 1 == es_client.count(index=index_name)["count"]
+    )
+    assert report["sources"] == {"archive": "ok", "feed": "ok", "list": "ok", "seeds": "ok"}
+    assert {
+        "input_id": f"{site.base}/report.pdf",
+        "stage": "fetch",
+        "outcome": "skipped",
+        "reason": "not HTML: application/pdf",
+        "article_id": None,
+    } in report["rejections"]

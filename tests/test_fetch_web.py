@@ -8,51 +8,20 @@ must fetch nothing unchanged and pick up the one page that changed.
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
+from webserver import CP1252_TEXT, CRAWL_DELAY_S, INTERVAL, PAGES, NewsSite
 
-from pipeline.records import Interval
 from pipeline.run import run_sources
 from pipeline.settings import get_settings
 from pipeline.sources_file import load_sources
-from webserver import CP1252_TEXT, CRAWL_DELAY_S, PAGES, NewsSite, serve
 
-INTERVAL = Interval(start=datetime(2026, 11, 26, tzinfo=UTC), end=datetime(2026, 11, 27, tzinfo=UTC))
 DISCOVERY = ("/robots.txt", "/feed.xml", "/sitemap")
-
-
-@pytest.fixture
-def site() -> Iterator[NewsSite]:
-    news = NewsSite(dates={path: INTERVAL.start + timedelta(hours=6) for path in PAGES})
-    server, _thread = serve(news)
-    yield news
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def web_env(monkeypatch: pytest.MonkeyPatch, index_name: str, es_client: Elasticsearch) -> Iterator[str]:
-    """Fetch settings for loopback: allowed explicitly, short timeouts and backoff."""
-    state_index = f"{index_name}-state"
-    for key, value in {
-        "WARTA_FETCH_ALLOW_NETWORKS": '["127.0.0.1/32"]',
-        "WARTA_FETCH_HOST_DELAY_S": "0",
-        "WARTA_FETCH_BACKOFF_S": "0.2",
-        "WARTA_FETCH_MAX_ATTEMPTS": "3",
-        "WARTA_FETCH_MAX_REDIRECTS": "3",
-        "WARTA_FETCH_TOTAL_TIMEOUT_S": "2",
-        "WARTA_FETCH_MAX_BYTES": "1000000",
-        "WARTA_FETCH_STATE_INDEX": state_index,
-    }.items():
-        monkeypatch.setenv(key, value)
-    yield state_index
-    es_client.options(ignore_status=404).indices.delete(index=state_index)
 
 
 def write_sources(folder: Path, site: NewsSite) -> Path:
@@ -121,7 +90,10 @@ def test_two_nightly_runs_over_a_real_site(
     assert seen[f"{base}/private/other"][0] == "skipped"
     assert seen[f"{base}/report.pdf"] == ("skipped", "not HTML: application/pdf")
     assert seen[f"{base}/gone"] == ("quarantined", "fetch failed: HTTP 404")
-    assert seen[f"{base}/broken"][0] == "quarantined" and "HTTP 500 (after 3 attempts)" in seen[f"{base}/broken"][1]
+    assert (
+        seen[f"{base}/broken"][0] == "quarantined"
+        and "HTTP 500 (after 3 attempts)" in seen[f"{base}/broken"][1]
+    )
     assert "more than 3 redirects" in seen[f"{base}/loop/a"][1]
     assert "took over 2 s" in seen[f"{base}/slow"][1]
     assert "too large" in seen[f"{base}/huge"][1]
@@ -139,7 +111,7 @@ def test_two_nightly_runs_over_a_real_site(
     busy = site.requests_to("/busy")
     assert [h.status for h in busy] == [429, 200] and busy[1].at - busy[0].at >= 1.0
     pages = sorted((h for h in site.hits if not h.path.startswith(DISCOVERY)), key=lambda h: h.at)
-    gaps = [b.at - a.at for a, b in zip(pages, pages[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(pages)]
     assert min(gaps) >= CRAWL_DELAY_S - 0.02, gaps
     assert all("WartaBot" in h.headers.get("User-Agent", "") for h in site.hits)
 
@@ -151,14 +123,20 @@ def test_two_nightly_runs_over_a_real_site(
     refetched = {h.path for h in site.hits if h.status == 200 and not h.path.startswith(DISCOVERY)}
     assert refetched <= {"/news/spacereview-3834", "/slow", "/huge"}  # the changed page, and failures
     assert "/news/spacereview-3834" in refetched
-    assert {h.path for h in site.hits if h.status == 304} >= {"/news/kabarislamia-kaum", "/news/aljazeera-moonshot"}
+    assert {h.path for h in site.hits if h.status == 304} >= {
+        "/news/kabarislamia-kaum",
+        "/news/aljazeera-moonshot",
+    }
     assert (second["indexed"], second["updated"], second["created"]) == (1, 1, 0)
     assert second["reconciled"]
     docs = indexed_docs(es_client, index_name)
     assert len(docs) == len(expected)
     assert "Correction 1" in docs[f"{base}/news/spacereview-3834"]["body"]
     again = outcomes(second)
-    assert again[f"{base}/news/aljazeera-moonshot"] == ("skipped", "unchanged since the last fetch (HTTP 304)")
+    assert again[f"{base}/news/aljazeera-moonshot"] == (
+        "skipped",
+        "unchanged since the last fetch (HTTP 304)",
+    )
     assert again[f"{base}/moved/1"][0] == "skipped"  # undated and fetched before
 
 
@@ -173,7 +151,7 @@ def test_a_failed_source_is_reported_and_the_rest_still_indexed(
         WebSource(name="not-a-feed", kind="feed", url=f"{site.base}/news/sciencealert-europa"),
         LocalSource(name="seeds", kind="files", paths=[seeds_dir]),
     ]
-    with pytest.raises(SourcesFailedError, match="2 source\\(s\\) failed: dead-feed: .*HTTP 404"):
+    with pytest.raises(SourcesFailedError, match=r"2 source\(s\) failed: dead-feed: .*HTTP 404"):
         run_sources(specs, tmp_path / "run", get_settings(), INTERVAL, index_name=index_name, workers=1)
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["reconciled"] and report["indexed"] == 9

@@ -145,7 +145,7 @@ def test_parallel_batches_give_the_same_index_as_one_process(
     serial = run_all([seeds_dir], tmp_path / "serial", settings, index_name=f"{index_name}-a", workers=1)
     parallel = run_all([seeds_dir], tmp_path / "parallel", settings, index_name=f"{index_name}-b", workers=2)
     try:
-        sources_info = json.loads((tmp_path / "parallel" / "batches.json").read_text())
+        sources_info = json.loads((tmp_path / "parallel" / "counts" / "files-seeds.json").read_text())
         assert len(sources_info["batches"]) == 5 and sources_info["articles"] == 9
         keys = ("inputs", "indexed", "duplicates", "quarantined", "skipped")
         assert {k: serial[k] for k in keys} == {k: parallel[k] for k in keys}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,11 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from pipeline.records import Interval
 
 FIXTURES = Path(__file__).parent / "fixtures" / "web"
 PAGES = {
@@ -29,6 +35,8 @@ PAGES = {
     "/news/paradigmng-lawan": "paradigmng-lawan.html.gz",
 }
 CRAWL_DELAY_S = 0.25
+# The data interval the tests run; the site dates its articles inside it.
+INTERVAL = Interval(start=datetime(2026, 11, 26, 2, tzinfo=UTC), end=datetime(2026, 11, 27, 2, tzinfo=UTC))
 # Indonesian text with the characters windows-1252 puts where latin-1 has control codes.
 CP1252_TEXT = (
     "Menteri Keuangan Sri Mulyani mengatakan \u201cekonomi Indonesia tetap tangguh\u201d \u2013 "
@@ -76,6 +84,7 @@ class NewsSite:
     counters: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     base: str = ""
+    robots_status: int = 200
 
     def requests_to(self, prefix: str) -> list[Hit]:
         return [h for h in self.hits if h.path.startswith(prefix)]
@@ -135,7 +144,8 @@ def plain_sitemap(site: NewsSite, paths: list[str]) -> bytes:
 
 def sitemap_index(site: NewsSite) -> bytes:
     children = "".join(
-        f"<sitemap><loc>{site.base}{p}</loc></sitemap>" for p in ("/sitemaps/news.xml.gz", "/sitemaps/pages.xml")
+        f"<sitemap><loc>{site.base}{p}</loc></sitemap>"
+        for p in ("/sitemaps/news.xml.gz", "/sitemaps/pages.xml")
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
@@ -169,14 +179,21 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        site = self.server.site
-        path = self.path.split("?", 1)[0]
-        arrived = time.monotonic()
-        status = self._route(site, path)
-        with site.lock:
-            site.hits.append(Hit(arrived, path, status, dict(self.headers.items())))
+        self._arrived = time.monotonic()
+        self._route(self.server.site, self.path.split("?", 1)[0])
 
-    def _send(self, status: int, body: bytes = b"", ctype: str = "text/html; charset=utf-8", **headers: str) -> int:
+    def _log(self, status: int) -> None:
+        """Logged before the answer is sent, so a client that has its answer sees the log entry."""
+        site = self.server.site
+        with site.lock:
+            site.hits.append(
+                Hit(self._arrived, self.path.split("?", 1)[0], status, dict(self.headers.items()))
+            )
+
+    def _send(
+        self, status: int, body: bytes = b"", ctype: str = "text/html; charset=utf-8", **headers: str
+    ) -> int:
+        self._log(status)
         self.send_response(status)
         if status != 304:
             self.send_header("Content-Type", ctype)
@@ -188,7 +205,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         return status
 
-    def _route(self, site: NewsSite, path: str) -> int:  # noqa: PLR0911 - a route table
+    def _route(self, site: NewsSite, path: str) -> int:
+        if path == "/robots.txt" and site.robots_status != 200:
+            return self._send(site.robots_status, b"robots unavailable", "text/plain")
         if path == "/robots.txt":
             body = f"User-agent: *\nDisallow: /private/\nCrawl-delay: {CRAWL_DELAY_S}\n".encode()
             return self._send(200, body, "text/plain")
@@ -197,7 +216,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/sitemap_index.xml":
             return self._send(200, sitemap_index(site), "application/xml")
         if path == "/sitemaps/news.xml.gz":
-            return self._send(200, gzip.compress(news_sitemap(site, NEWS_SITEMAP_PAGES)), "application/x-gzip")
+            return self._send(
+                200, gzip.compress(news_sitemap(site, NEWS_SITEMAP_PAGES)), "application/x-gzip"
+            )
         if path == "/sitemaps/pages.xml":
             return self._send(200, plain_sitemap(site, PLAIN_SITEMAP_PAGES), "application/xml")
         if path in PAGES:
@@ -226,6 +247,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._trickle()
         if path == "/huge":
             return self._huge()
+        if path == "/too-long":
+            return self._send(503, b"maintenance", "text/plain", Retry_After="86400")
+        if path == "/bomb.xml.gz":  # 64 MiB of zeros in a small gzip
+            return self._send(200, gzip.compress(b"\0" * (64 * 1024 * 1024), 1), "application/x-gzip")
         if path == "/report.pdf":
             return self._send(200, b"%PDF-1.4\n%fake but typed\n", "application/pdf")
         if path == "/latin":
@@ -247,6 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(200, body, ETag=etag, **extra)
 
     def _trickle(self) -> int:
+        self._log(200)
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.send_header("Transfer-Encoding", "chunked")
@@ -263,6 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
         return 200
 
     def _huge(self) -> int:
+        self._log(200)
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.send_header("Transfer-Encoding", "chunked")
@@ -292,3 +319,17 @@ def serve(site: NewsSite) -> tuple[_Server, threading.Thread]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server, thread
+
+
+def write_warc(path: Path, records: list[tuple[str, str, bytes]]) -> None:
+    """A WARC.gz with one request + one response record per (url, content type, body)."""
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        for url, content_type, body in records:
+            writer.write_record(
+                writer.create_warc_record(url, "request", payload=io.BytesIO(b"GET / HTTP/1.1\r\n\r\n"))
+            )
+            http = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
+            writer.write_record(
+                writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http)
+            )
