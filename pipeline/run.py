@@ -49,6 +49,27 @@ _INPUT_STEPS = ("sources", "discover", "plan", "fetch")
 _SOURCES = TypeAdapter(list[Source])
 
 
+# What fetching writes, and what a whole run writes (cleared when a step starts over).
+_FETCH_OUTPUTS = ("fetch/*", "fetched/*", "raw/web-*", "tagged/web-*", "counts/web-*", "rejected/fetch.*")
+_RUN_OUTPUTS = (
+    *_FETCH_OUTPUTS,
+    "raw/*",
+    "tagged/*",
+    "counts/*",
+    "candidates/*",
+    "rejected/*",
+    "sources-status/*",
+    "index.json",
+    "report.json",
+)
+
+
+def _remove(run_dir: Path, pattern: str) -> None:
+    for path in run_dir.glob(pattern):
+        if path.is_file():
+            path.unlink()
+
+
 class ReconciliationError(RuntimeError):
     """The run's counts do not add up: some input is unaccounted for."""
 
@@ -106,7 +127,12 @@ def _write_batches(run_dir: Path, prefix: str, articles: Iterable[RawArticle], b
 def step_plan_sources(
     run_dir: Path, specs: list[LocalSource | WebSource], interval: Interval | None
 ) -> list[str]:
-    """Record what this run ingests (sources.json) and return the source names, one task each."""
+    """Record what this run ingests (sources.json) and return the source names, one task each.
+
+    The first step, so it clears what an earlier attempt of the same run left in the folder.
+    """
+    for pattern in _RUN_OUTPUTS:
+        _remove(run_dir, pattern)
     _write_json(
         run_dir / "sources.json",
         {
@@ -234,10 +260,11 @@ def step_plan_fetch(run_dir: Path, settings: Settings) -> list[str]:
                 }
             )
         by_host[urlsplit(candidate.url).netloc.lower()].append(candidate)
+    # A re-planned run may group hosts differently: nothing from an earlier plan may linger.
+    for pattern in _FETCH_OUTPUTS:
+        _remove(run_dir, pattern)
     fetch_dir = run_dir / "fetch"
     fetch_dir.mkdir(parents=True, exist_ok=True)
-    for stale in fetch_dir.glob("*.jsonl"):
-        stale.unlink()
     # Whole hosts per batch, biggest first, about batch_size URLs each.
     groups: list[list[Candidate]] = []
     for host in sorted(by_host, key=lambda h: (-len(by_host[h]), h)):

@@ -172,3 +172,18 @@ def test_indices_whose_names_share_a_prefix_both_get_templates(
     finally:
         es_client.options(ignore_status=404).indices.delete(index=longer)
         es_client.options(ignore_status=404).indices.delete_index_template(name=longer)
+
+
+def test_a_run_repeated_in_the_same_folder_leaves_nothing_stale(
+    seeds_dir: Path, index_name: str, tmp_path: Path
+) -> None:
+    """An Airflow run cleared and re-run writes into the same folder: only its own files count."""
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "note.txt").write_text("Judul\n" + "Isi berita yang cukup panjang untuk lolos. " * 10)
+    folder = tmp_path / "run"
+    first = run_all([seeds_dir, extra], folder, get_settings(), index_name=index_name)
+    second = run_all([seeds_dir], folder, get_settings(), index_name=index_name)
+    assert first["inputs"] == second["inputs"] + 1
+    assert second["reconciled"] and second["sources"] == {"seeds": "ok"}
+    assert not list((folder / "raw").glob("files-extra-*"))
