@@ -146,12 +146,13 @@ def stages_alone(corpus: Path, settings: Any, index_name: str) -> dict[str, dict
     try:
         index.ensure_index(client, index_name)
         started = time.perf_counter()
-        with index.bulk_mode(client, index_name):
-            loaded = index.bulk_load(client, index_name, tagged, chunk_size=settings.bulk_chunk_size)
+        with index.bulk_mode(client, index.write_alias(index_name)):
+            loaded = index.bulk_load(
+                client, index.write_alias(index_name), tagged, chunk_size=settings.bulk_chunk_size
+            )
         results["load"] = _rate(loaded.indexed, time.perf_counter() - started, text_bytes)
     finally:
-        client.options(ignore_status=404).indices.delete(index=index_name)
-        client.options(ignore_status=404).indices.delete_index_template(name=index_name)
+        index.drop(client, index_name)
         client.close()
 
     return results
@@ -181,8 +182,7 @@ def _e2e_child(corpus: Path, index_name: str) -> None:
         report = run_all([corpus], Path(tmp), settings, index_name=index_name)
         seconds = time.perf_counter() - started
     client = index.connect(settings)
-    client.options(ignore_status=404).indices.delete(index=index_name)
-    client.options(ignore_status=404).indices.delete_index_template(name=index_name)
+    index.drop(client, index_name)
     client.close()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

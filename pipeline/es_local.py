@@ -190,15 +190,29 @@ def stop(settings: Settings, timeout_s: float = 60.0) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if _exited(pid):
             break
         time.sleep(0.3)
     else:
         os.kill(pid, signal.SIGKILL)
     paths.pid_file.unlink(missing_ok=True)
     return True
+
+
+def _exited(pid: int) -> bool:
+    """True once the process is gone. When this process started the node, the node is a child
+    that stays a zombie (still 'alive' to kill -0) until reaped, so reap it first."""
+    try:
+        reaped, _status = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            return True
+    except ChildProcessError:
+        pass  # not our child: another process started it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def status(settings: Settings) -> dict[str, object]:

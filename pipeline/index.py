@@ -1,21 +1,30 @@
-"""Index: the Elasticsearch mapping and the bulk loader.
+"""Index: the Elasticsearch mapping, versioned indices behind aliases, the bulk loader, reindexing.
 
-The index template owns the index's settings and mappings, so however the index is created (the
-loader, a manual PUT) it gets the same analysis. Text fields are
-analysed three ways: ``standard`` on the field itself, and ``.id`` / ``.en`` sub-fields with
-Elasticsearch's ``indonesian`` and ``english`` analyzers (stemming: ``bicara`` finds
-``pembicaraan``). Entity names are keyword arrays per type, for Kibana aggregations.
+Users and Kibana address an index *name* (``warta-articles``), which is an alias: the read alias
+points at one concrete, versioned index (``warta-articles-v3``), and ``warta-articles-write`` is
+the write alias the loader uses. Component templates (``<name>-settings``, ``<name>-mappings``)
+composed by the index template ``<name>`` (matching ``<name>-v*``) own settings and mappings, so
+every version gets the same analysis however it is created. ``reindex`` builds the next version,
+verifies it, and swaps both aliases in one atomic ``_aliases`` call: searches never see an empty
+or half-built index.
+
+Text fields are analysed three ways: ``standard`` on the field itself, and ``.id`` / ``.en``
+sub-fields with Elasticsearch's ``indonesian`` and ``english`` analyzers (stemming: ``bicara``
+finds ``pembicaraan``). Entity names are keyword arrays per type, for Kibana aggregations.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from elasticsearch import Elasticsearch
-from elasticsearch.helpers import streaming_bulk
+from elasticsearch.helpers import scan, streaming_bulk
 
 from pipeline.records import Rejection, TaggedArticle
 from pipeline.settings import Settings
@@ -49,12 +58,18 @@ def _text(max_keyword: int | None = None) -> dict[str, Any]:
 
 _KEYWORD = {"type": "keyword", "ignore_above": 512}
 
+# Bump when the mapping or analysis changes; `warta index status` then says a reindex is due.
+MAPPING_VERSION = 2
+
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
+    "_meta": {"warta_mapping_version": MAPPING_VERSION},
     "properties": {
         "title": _text(max_keyword=512),
         "body": _text(),
         "url": {"type": "keyword", "ignore_above": 2048},
+        "domain": _KEYWORD,
+        "story_id": _KEYWORD,
         "source": _KEYWORD,
         "site_name": _KEYWORD,
         "authors": _KEYWORD,
@@ -85,30 +100,105 @@ INDEX_SETTINGS: dict[str, Any] = {
 }
 
 
-def ensure_index(client: Elasticsearch, index: str) -> None:
-    """Install the template for ``index`` and create the index if it does not exist.
+class IndexLayoutError(RuntimeError):
+    """The name is taken by something this code does not manage the way it expects."""
 
-    The template matches exactly this name: a wildcard (``index*``) would collide with the
-    template of any other index whose name starts the same way (``news`` vs ``news-2``)."""
-    client.indices.put_index_template(
-        name=index,
-        index_patterns=[index],
-        priority=100,
-        template={"settings": INDEX_SETTINGS, "mappings": MAPPINGS},
-        meta={"managed_by": "warta"},
+
+def write_alias(name: str) -> str:
+    return f"{name}-write"
+
+
+def _version_of(name: str, index: str) -> int | None:
+    match = re.fullmatch(re.escape(name) + r"-v(\d+)", index)
+    return int(match.group(1)) if match else None
+
+
+def install_templates(client: Elasticsearch, name: str) -> None:
+    """Component templates for settings and mappings, and the index template composing them.
+
+    The index template matches ``<name>-v*``; its priority grows with the name's length so that,
+    should ``news-v*`` also match ``news-v2-v1``, the more specific ``news-v2`` template wins.
+    """
+    client.cluster.put_component_template(
+        name=f"{name}-settings", template={"settings": INDEX_SETTINGS}, meta={"managed_by": "warta"}
     )
-    if not client.indices.exists(index=index):
-        client.indices.create(index=index)
+    client.cluster.put_component_template(
+        name=f"{name}-mappings", template={"mappings": MAPPINGS}, meta={"managed_by": "warta"}
+    )
+    client.indices.put_index_template(
+        name=name,
+        index_patterns=[f"{name}-v*"],
+        composed_of=[f"{name}-settings", f"{name}-mappings"],
+        priority=100 + len(name),
+        meta={"managed_by": "warta", "mapping_version": MAPPING_VERSION},
+    )
+
+
+def versions(client: Elasticsearch, name: str) -> list[str]:
+    """The concrete versions of ``name`` (``<name>-vN``), oldest first."""
+    found = client.indices.get(index=f"{name}-v*", allow_no_indices=True, expand_wildcards="open,closed")
+    numbered = [(v, index) for index in found if (v := _version_of(name, index)) is not None]
+    return [index for _v, index in sorted(numbered)]
+
+
+def current_index(client: Elasticsearch, name: str) -> str | None:
+    """The concrete index the read alias ``name`` points at (None if there is no such alias)."""
+    if not client.indices.exists_alias(name=name):
+        return None
+    targets = list(client.indices.get_alias(name=name))
+    if len(targets) != 1:
+        raise IndexLayoutError(
+            f"alias {name} points at {len(targets)} indices ({', '.join(targets)}); expected 1"
+        )
+    return targets[0]
+
+
+def ensure_index(client: Elasticsearch, name: str) -> str:
+    """Templates installed, and a versioned index behind the read and write aliases; returns it."""
+    install_templates(client, name)
+    current = current_index(client, name)
+    if current is not None:
+        return current
+    if client.indices.exists(index=name):
+        raise IndexLayoutError(
+            f"{name} is a concrete index, not an alias: run `warta reindex --index {name}` once to move "
+            "it behind versioned indices and aliases"
+        )
+    existing = versions(client, name)
+    new = f"{name}-v{(_version_of(name, existing[-1]) or 0) + 1 if existing else 1}"
+    client.indices.create(index=new, aliases={name: {}, write_alias(name): {"is_write_index": True}})
+    return new
+
+
+def mapping_version(client: Elasticsearch, index: str) -> int:
+    meta = client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {})
+    return int(meta.get("warta_mapping_version", 1))
+
+
+def drop(client: Elasticsearch, name: str) -> None:
+    """Every version of ``name``, a legacy concrete index of that name, and the templates."""
+    doomed = versions(client, name)
+    if client.indices.exists(index=name) and not client.indices.exists_alias(name=name):
+        doomed.append(name)
+    if doomed:
+        client.indices.delete(index=",".join(doomed))
+    client.options(ignore_status=404).indices.delete_index_template(name=name)
+    for part in ("settings", "mappings"):
+        client.options(ignore_status=404).cluster.delete_component_template(name=f"{name}-{part}")
 
 
 @contextmanager
 def bulk_mode(client: Elasticsearch, index: str) -> Iterator[None]:
     """No periodic refreshes while a bulk load runs (each one costs a segment flush); the
-    index's own refresh interval comes back afterwards, followed by one refresh."""
+    index's own refresh interval comes back afterwards, followed by one refresh.
+    ``index`` may be an alias (of one index)."""
+    targets = list(client.indices.get_settings(index=index, name="index.number_of_shards"))
+    if len(targets) != 1:
+        raise IndexLayoutError(f"{index} resolves to {len(targets)} indices; bulk mode wants one")
     current = client.indices.get_settings(index=index, name="index.refresh_interval").body
     # None when the index has no explicit interval (created outside the template): restoring
     # null puts Elasticsearch's default back.
-    interval = current.get(index, {}).get("settings", {}).get("index", {}).get("refresh_interval")
+    interval = current.get(targets[0], {}).get("settings", {}).get("index", {}).get("refresh_interval")
     client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
     try:
         yield
@@ -117,9 +207,17 @@ def bulk_mode(client: Elasticsearch, index: str) -> Iterator[None]:
         client.indices.refresh(index=index)
 
 
+def domain_of(url: str | None) -> str | None:
+    """The host of an article's URL without ``www.`` (a Kibana facet that outlives source names)."""
+    host = urlsplit(url).hostname if url else None
+    return host.removeprefix("www.") if host else None
+
+
 def to_document(article: TaggedArticle) -> dict[str, Any]:
     """The indexed form: article fields plus per-type canonical name arrays."""
     doc = article.model_dump(mode="json", exclude={"id"})
+    doc["domain"] = domain_of(article.url)
+    doc["story_id"] = article.id  # one story per article until near-duplicates are grouped
     doc["persons"] = article.canonical_names("PER")
     doc["organisations"] = article.canonical_names("ORG")
     doc["locations"] = article.canonical_names("LOC")
@@ -189,3 +287,114 @@ def bulk_load(
                 )
             )
     return result
+
+
+# -- reindex ---------------------------------------------------------------------------------------
+
+DERIVED_FIELDS = ("persons", "organisations", "locations", "domain", "story_id")
+
+
+def from_document(doc_id: str, source: dict[str, Any]) -> TaggedArticle:
+    """The article a stored document was made from (derived fields dropped, recomputed on index)."""
+    fields = {k: v for k, v in source.items() if k not in DERIVED_FIELDS}
+    return TaggedArticle.model_validate({"id": doc_id, **fields})
+
+
+@dataclass(slots=True)
+class ReindexReport:
+    name: str
+    old: str
+    new: str
+    copied: int
+    caught_up: int
+    removed: list[str]
+    seconds: float
+
+
+def reindex(
+    client: Elasticsearch,
+    name: str,
+    transform: Callable[[Iterable[TaggedArticle]], Iterable[TaggedArticle]] | None = None,
+    keep_old: int = 1,
+    chunk_size: int = 500,
+) -> ReindexReport:
+    """Build the next version of ``name`` from the current one and swap the aliases atomically.
+
+    Documents are read with scroll and written with bulk (works on any cluster, also without the
+    reindex module, and lets ``transform`` re-run enrichment). Steps: create ``<name>-v(N+1)``
+    from the templates; copy; refresh; verify the count; swap read and write aliases in one
+    ``_aliases`` call (a legacy concrete index called ``name`` is removed in that same call);
+    copy again what was ingested into the old index during the copy; keep ``keep_old`` old
+    versions. A failed verification deletes the new index and leaves everything as it was.
+    """
+    started = time.monotonic()
+    since = client.search(index=name, size=0, aggs={"last": {"max": {"field": "ingested_at"}}})
+    install_templates(client, name)
+    old = current_index(client, name)
+    legacy = old is None and client.indices.exists(index=name)
+    if old is None and not legacy:
+        raise IndexLayoutError(f"nothing to reindex: no alias or index called {name}")
+    source_index = old or name
+    existing = versions(client, name)
+    new = f"{name}-v{(_version_of(name, existing[-1]) or 0) + 1 if existing else 1}"
+    client.indices.create(index=new)
+    mark = since["aggregations"]["last"].get("value_as_string")
+    try:
+        copied = _copy(client, source_index, new, transform, chunk_size, query=None)
+        client.indices.refresh(index=[source_index, new])
+        expected = client.count(index=source_index)["count"]
+        got = client.count(index=new)["count"]
+        if got < expected:
+            raise IndexLayoutError(
+                f"reindex of {name}: {new} has {got} documents, {source_index} has {expected}"
+            )
+    except BaseException:
+        client.options(ignore_status=404).indices.delete(index=new)
+        raise
+    actions: list[dict[str, Any]] = [
+        {"add": {"index": new, "alias": name}},
+        {"add": {"index": new, "alias": write_alias(name), "is_write_index": True}},
+    ]
+    if legacy:
+        actions.insert(0, {"remove_index": {"index": name}})
+    else:
+        actions[:0] = [
+            {"remove": {"index": source_index, "alias": name}},
+            {"remove": {"index": source_index, "alias": write_alias(name), "must_exist": False}},
+        ]
+    client.indices.update_aliases(actions=actions)
+    caught_up = 0
+    if not legacy and mark is not None:
+        # Loads that wrote to the old index while it was copied: copy what they wrote again.
+        client.indices.refresh(index=source_index)
+        late = {"range": {"ingested_at": {"gt": mark}}}
+        caught_up = _copy(client, source_index, new, transform, chunk_size, query=late)
+        client.indices.refresh(index=new)
+    olds = [v for v in versions(client, name) if v != new]
+    removed = olds[: max(0, len(olds) - keep_old)]
+    if removed:
+        client.indices.delete(index=",".join(removed))
+    return ReindexReport(
+        name, source_index, new, copied, caught_up, removed, round(time.monotonic() - started, 2)
+    )
+
+
+def _copy(
+    client: Elasticsearch,
+    source: str,
+    target: str,
+    transform: Callable[[Iterable[TaggedArticle]], Iterable[TaggedArticle]] | None,
+    chunk_size: int,
+    query: dict[str, Any] | None,
+) -> int:
+    hits = scan(client, index=source, query={"query": query or {"match_all": {}}}, size=chunk_size)
+    articles: Iterable[TaggedArticle] = (from_document(h["_id"], h["_source"]) for h in hits)
+    if transform is not None:
+        articles = transform(articles)
+    result = bulk_load(client, target, articles, chunk_size=chunk_size)
+    if result.rejected:
+        first = result.rejected[0]
+        raise IndexLayoutError(
+            f"{len(result.rejected)} documents refused while copying to {target}: {first.reason}"
+        )
+    return result.indexed

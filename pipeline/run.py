@@ -419,11 +419,12 @@ def step_index(
     unique = _split(dedup.drop_duplicates(_tagged_articles(run_dir)), duplicates)
     client = index.connect(settings)
     try:
-        index.ensure_index(client, name)
-        with index.bulk_mode(client, name):
+        concrete = index.ensure_index(client, name)
+        target = index.write_alias(name)
+        with index.bulk_mode(client, target):
             result = index.bulk_load(
                 client,
-                name,
+                target,
                 unique,
                 chunk_size=settings.bulk_chunk_size,
                 max_retries=settings.bulk_max_retries,
@@ -458,7 +459,10 @@ def step_index(
     finally:
         client.close()
     counts = {"created": result.created, "updated": result.updated, "passed": result.indexed}
-    _write_json(run_dir / "index.json", {"index": name, **counts, "fetch_states_recorded": recorded})
+    _write_json(
+        run_dir / "index.json",
+        {"index": name, "concrete_index": concrete, **counts, "fetch_states_recorded": recorded},
+    )
     return {**counts, "duplicate": len(duplicates), "quarantined": len(result.rejected)}
 
 

@@ -62,11 +62,12 @@ def es_client(es_node: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def index_name(es_client) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """A fresh index name (and its template) for one test, removed afterwards."""
+    """A fresh index name for one test; its versions and templates are removed afterwards."""
+    from pipeline.index import drop
+
     name = f"warta-test-{uuid.uuid4().hex[:10]}"
     yield name
-    es_client.options(ignore_status=404).indices.delete(index=name)
-    es_client.options(ignore_status=404).indices.delete_index_template(name=name)
+    drop(es_client, name)
 
 
 @pytest.fixture(scope="session")

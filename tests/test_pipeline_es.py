@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.index import ensure_index
+from pipeline.index import drop, ensure_index
 from pipeline.run import run_all
 from pipeline.search import SearchFilters, search
 from pipeline.settings import get_settings
@@ -40,12 +40,14 @@ def test_seeds_are_indexed_and_reconciled(
     assert ingested["indexed"] == ingested["created"] == expected
     assert ingested["skipped"] == 1  # SOURCES.md
     assert es_client.count(index=index_name)["count"] == expected
-    mapping = es_client.indices.get_mapping(index=index_name)[index_name]["mappings"]
+    ((concrete, found),) = es_client.indices.get_mapping(index=index_name).items()
+    assert concrete == f"{index_name}-v1"  # the name is an alias of the first version
+    mapping = found["mappings"]
     assert mapping["properties"]["published_at"]["type"] == "date"
     assert mapping["properties"]["body"]["fields"]["id"]["analyzer"] == "indonesian"
     assert mapping["properties"]["persons"]["type"] == "keyword"
     # Refreshes are off during the bulk load and back afterwards.
-    settings = es_client.indices.get_settings(index=index_name)[index_name]["settings"]["index"]
+    settings = es_client.indices.get_settings(index=index_name)[concrete]["settings"]["index"]
     assert settings["refresh_interval"] == "1s"
 
 
@@ -123,7 +125,11 @@ def test_documents_elasticsearch_rejects_are_reported(
 ) -> None:
     # An index whose mapping disagrees with Warta's (published_at as a boolean): every document
     # carrying a date is refused by Elasticsearch and must come back as a quarantine record.
-    es_client.indices.create(index=index_name, mappings={"properties": {"published_at": {"type": "boolean"}}})
+    es_client.indices.create(
+        index=f"{index_name}-v1",
+        mappings={"properties": {"published_at": {"type": "boolean"}}},
+        aliases={index_name: {}, f"{index_name}-write": {"is_write_index": True}},
+    )
     ensure_index(es_client, index_name)  # keeps the existing index, as in production
     report = run_all([seeds_dir], tmp_path / "run", get_settings(), index_name=index_name)
     refused = [r for r in report["rejections"] if r["stage"] == "index"]
@@ -156,7 +162,8 @@ def test_parallel_batches_give_the_same_index_as_one_process(
 
         assert docs(f"{index_name}-a") == docs(f"{index_name}-b")
     finally:
-        es_client.options(ignore_status=404).indices.delete(index=f"{index_name}-a,{index_name}-b")
+        drop(es_client, f"{index_name}-a")
+        drop(es_client, f"{index_name}-b")
 
 
 def test_indices_whose_names_share_a_prefix_both_get_templates(
@@ -167,11 +174,10 @@ def test_indices_whose_names_share_a_prefix_both_get_templates(
         ensure_index(es_client, index_name)
         ensure_index(es_client, longer)  # a wildcard template for the first would collide here
         for name in (index_name, longer):
-            mapping = es_client.indices.get_mapping(index=name)[name]["mappings"]
-            assert mapping["properties"]["body"]["fields"]["id"]["analyzer"] == "indonesian"
+            (found,) = es_client.indices.get_mapping(index=name).values()
+            assert found["mappings"]["properties"]["body"]["fields"]["id"]["analyzer"] == "indonesian"
     finally:
-        es_client.options(ignore_status=404).indices.delete(index=longer)
-        es_client.options(ignore_status=404).indices.delete_index_template(name=longer)
+        drop(es_client, longer)
 
 
 def test_a_run_repeated_in_the_same_folder_leaves_nothing_stale(
