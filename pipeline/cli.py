@@ -20,6 +20,8 @@ app = typer.Typer(
 es_app = typer.Typer(help="The local Elasticsearch node (Java 17+ and Maven).", no_args_is_help=True)
 train_app = typer.Typer(help="Rebuild models.", no_args_is_help=True)
 eval_app = typer.Typer(help="Measure stages on gold data.", no_args_is_help=True)
+index_app = typer.Typer(help="The article index: versions and aliases.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
 app.add_typer(es_app, name="es")
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
@@ -157,6 +159,70 @@ def search(
         ):
             if names:
                 out.print(f"   [dim]{label}:[/dim] " + ", ".join(names))
+
+
+@app.command()
+def reindex(
+    index: Annotated[str | None, typer.Option(help="Index name (alias; default: WARTA_INDEX).")] = None,
+    re_enrich: Annotated[
+        bool, typer.Option(help="Re-run entity tagging with the current model while copying.")
+    ] = False,
+    keep: Annotated[
+        int | None, typer.Option(help="Old versions to keep (default: WARTA_KEEP_OLD_INDICES).")
+    ] = None,
+) -> None:
+    """Build the next index version (current mapping, analyzers and, with --re-enrich, entity model),
+    verify it, and swap the aliases atomically; prints what was done as JSON."""
+    from pipeline import enrich
+    from pipeline import index as es_index
+
+    settings = get_settings()
+    name = index or settings.index
+    transform = (lambda docs: enrich.tag_articles(docs, settings.ner_model)) if re_enrich else None
+    client = es_index.connect(settings)
+    try:
+        report = es_index.reindex(
+            client,
+            name,
+            transform=transform,
+            keep_old=settings.keep_old_indices if keep is None else keep,
+            chunk_size=settings.bulk_chunk_size,
+        )
+    except es_index.IndexLayoutError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(1) from err
+    finally:
+        client.close()
+    typer.echo(json.dumps(asdict(report)))
+
+
+@index_app.command("status")
+def index_status(
+    index: Annotated[str | None, typer.Option(help="Index name (alias; default: WARTA_INDEX).")] = None,
+) -> None:
+    """Aliases, versions, document counts and whether the mapping is current, as JSON."""
+    from pipeline import index as es_index
+
+    settings = get_settings()
+    name = index or settings.index
+    client = es_index.connect(settings)
+    try:
+        current = es_index.current_index(client, name)
+        info = {
+            "name": name,
+            "write_alias": es_index.write_alias(name),
+            "current": current,
+            "versions": es_index.versions(client, name),
+            "documents": client.count(index=name)["count"] if current else 0,
+            "mapping_version": es_index.mapping_version(client, current) if current else None,
+            "code_mapping_version": es_index.MAPPING_VERSION,
+        }
+    finally:
+        client.close()
+    info["reindex_needed"] = (
+        info["current"] is not None and info["mapping_version"] != info["code_mapping_version"]
+    )
+    typer.echo(json.dumps(info))
 
 
 @es_app.command("start")

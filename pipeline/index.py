@@ -340,9 +340,10 @@ def reindex(
     client.indices.create(index=new)
     mark = since["aggregations"]["last"].get("value_as_string")
     try:
+        client.indices.refresh(index=source_index)
+        expected = client.count(index=source_index)["count"]  # what the scroll below will see
         copied = _copy(client, source_index, new, transform, chunk_size, query=None)
-        client.indices.refresh(index=[source_index, new])
-        expected = client.count(index=source_index)["count"]
+        client.indices.refresh(index=new)
         got = client.count(index=new)["count"]
         if got < expected:
             raise IndexLayoutError(

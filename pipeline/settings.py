@@ -22,7 +22,8 @@ class Settings(BaseSettings):
     es_password: SecretStr | None = None
     es_api_key: SecretStr | None = None
     es_timeout_s: float = 30.0
-    index: str = "warta-articles"
+    index: str = "warta-articles"  # the read alias; writes go to "<index>-write"
+    keep_old_indices: int = 1  # versions kept after `warta reindex` swaps to a new one
 
     # Local node started by `warta es start` (Java + Maven, see es/README.md)
     es_home: Path = PROJECT_ROOT / ".warta" / "elasticsearch"
