@@ -110,10 +110,14 @@ def search(
     since: Annotated[datetime | None, typer.Option(help="Published on or after (ISO date).")] = None,
     until: Annotated[datetime | None, typer.Option(help="Published on or before (ISO date).")] = None,
     size: Annotated[int, typer.Option(min=1, max=1000)] = 10,
+    facets: Annotated[
+        int, typer.Option(min=0, max=100, help="Top N people, places, sources... (0: none).")
+    ] = 0,
+    one_per_story: Annotated[bool, typer.Option(help="Only the best article of each story.")] = False,
     index: Annotated[str | None, typer.Option(help="Index name (default: WARTA_INDEX).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Search the index: highlighted snippets and entity tags for the top hits."""
+    """Search the index: highlighted snippets and entity tags for the top hits, facets on request."""
     from pipeline.index import connect
     from pipeline.search import SearchFilters
     from pipeline.search import search as run_search
@@ -130,13 +134,29 @@ def search(
     )
     client = connect(settings)
     try:
-        result = run_search(client, index or settings.index, query, filters, size=size)
+        result = run_search(
+            client,
+            index or settings.index,
+            query,
+            filters,
+            size=size,
+            facets=facets,
+            one_per_story=one_per_story,
+        )
     finally:
         client.close()
     if as_json:
         typer.echo(
             json.dumps(
-                {"total": result.total, "hits": [asdict(h) for h in result.hits]},
+                {
+                    "total": result.total,
+                    "stories": result.stories,
+                    "hits": [asdict(h) for h in result.hits],
+                    "facets": {
+                        name: [{"value": v, "count": n} for v, n in values]
+                        for name, values in result.facets.items()
+                    },
+                },
                 ensure_ascii=False,
             )
         )
@@ -159,6 +179,9 @@ def search(
         ):
             if names:
                 out.print(f"   [dim]{label}:[/dim] " + ", ".join(names))
+    for name, values in result.facets.items():
+        if values:
+            out.print(f"\n[bold]{name}[/bold]: " + ", ".join(f"{v} ({n})" for v, n in values))
 
 
 @app.command()

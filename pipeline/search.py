@@ -1,9 +1,14 @@
-"""Search: one query over titles and bodies in every analysis, with entity/language/date filters.
+"""Search: one query over titles and bodies in every analysis, with filters, facets and stories.
 
 The query string uses Elasticsearch's ``simple_query_string`` syntax (``"exact phrase"``,
-``-exclude``, ``prefix*``, ``a | b``); all terms must match by default. Each term is looked up
-in the standard, Indonesian-stemmed and English-stemmed forms of the text, so ``bicara``
-finds ``pembicaraan`` and ``meeting`` finds ``meetings``.
+``-exclude``, ``prefix*``, ``a | b``, ``(grouping)``) which, unlike ``query_string``, never fails
+on a malformed query; all terms must match by default. Each term is looked up in the standard,
+Indonesian-stemmed and English-stemmed forms of the text, so ``bicara`` finds ``pembicaraan`` and
+``meeting`` finds ``meetings``. Documents where the words of the query stand together as a phrase
+score higher than documents where they are scattered.
+
+Python API: ``search(client, index, query, SearchFilters(...), size=, facets=, one_per_story=)``
+returns a ``SearchResult`` (hits with highlights and entity tags, facet counts).
 """
 
 from __future__ import annotations
@@ -17,6 +22,15 @@ from elasticsearch import Elasticsearch
 TEXT_FIELDS = ["title^3", "title.id^3", "title.en^3", "body", "body.id", "body.en"]
 HIGHLIGHT_FIELDS = ["body", "body.id", "body.en", "title", "title.id", "title.en"]
 ENTITY_FIELDS = {"person": "persons", "organisation": "organisations", "location": "locations"}
+# Facets: name -> keyword field counted over the matching documents.
+FACETS = {
+    "persons": "persons",
+    "organisations": "organisations",
+    "locations": "locations",
+    "sources": "source",
+    "domains": "domain",
+    "languages": "language",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +82,18 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
-    total: int
+    total: int  # matching documents
     hits: list[Hit] = field(default_factory=list)
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # name -> (value, documents)
+    stories: int | None = None  # distinct stories among the matches (with one_per_story)
+
+
+_OPERATORS = set('"+-|*()~')
 
 
 def build_query(query: str, filters: SearchFilters) -> dict[str, Any]:
     must: list[dict[str, Any]] = []
+    should: list[dict[str, Any]] = []
     if query.strip():
         must.append(
             {
@@ -84,9 +104,22 @@ def build_query(query: str, filters: SearchFilters) -> dict[str, Any]:
                 }
             }
         )
+        words = query.split()
+        if len(words) > 1 and not _OPERATORS & set(query):
+            # Plain words: the same words standing together as a phrase score on top.
+            should.append(
+                {
+                    "multi_match": {
+                        "query": query,
+                        "type": "phrase",
+                        "fields": TEXT_FIELDS,
+                        "boost": 5,
+                    }
+                }
+            )
     else:
         must.append({"match_all": {}})
-    return {"bool": {"must": must, "filter": filters.clauses()}}
+    return {"bool": {"must": must, "should": should, "filter": filters.clauses()}}
 
 
 def search(
@@ -95,8 +128,18 @@ def search(
     query: str,
     filters: SearchFilters | None = None,
     size: int = 10,
+    facets: int = 0,
+    one_per_story: bool = False,
 ) -> SearchResult:
-    """Top hits for ``query`` with highlighted snippets and entity tags."""
+    """Top hits for ``query`` with highlighted snippets and entity tags; ``facets`` > 0 adds the
+    top values of each facet; ``one_per_story`` returns the best hit of each story only."""
+    aggs: dict[str, Any] = (
+        {name: {"terms": {"field": f, "size": facets}} for name, f in FACETS.items()} if facets else {}
+    )
+    extra: dict[str, Any] = {}
+    if one_per_story:
+        extra["collapse"] = {"field": "story_id"}
+        aggs["stories"] = {"cardinality": {"field": "story_id"}}
     response = client.search(
         index=index,
         query=build_query(query, filters or SearchFilters()),
@@ -108,9 +151,21 @@ def search(
             "post_tags": ["»"],
             "fields": {name: {"fragment_size": 180, "number_of_fragments": 2} for name in HIGHLIGHT_FIELDS},
         },
+        aggs=aggs or None,
+        **extra,
     )
     hits = [_hit(raw) for raw in response["hits"]["hits"]]
-    return SearchResult(total=int(response["hits"]["total"]["value"]), hits=hits)
+    found = response.get("aggregations", {})
+    return SearchResult(
+        total=int(response["hits"]["total"]["value"]),
+        hits=hits,
+        facets={
+            name: [(str(b["key"]), int(b["doc_count"])) for b in found[name]["buckets"]]
+            for name in FACETS
+            if name in found
+        },
+        stories=int(found["stories"]["value"]) if "stories" in found else None,
+    )
 
 
 def _hit(raw: dict[str, Any]) -> Hit:

@@ -1,0 +1,145 @@
+"""Search relevance basics on a few hundred real articles (IndoSum + Zyte benchmark pages),
+ingested once through the real pipeline into the real node."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from pipeline import index
+from pipeline.run import run_all
+from pipeline.search import SearchFilters, search
+from pipeline.settings import PROJECT_ROOT, get_settings
+
+SHARED = PROJECT_ROOT.parent / "shared" / "data"
+INDOSUM_ARTICLES = 300
+
+
+def _title(url: str) -> str:
+    slug = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    return " ".join(w.capitalize() for w in slug.replace("-", " ").split() if not w.isdigit())
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, es_node: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """(index name, {url: title + body}) for 300 IndoSum articles and the 60 Zyte dev pages."""
+    folder = tmp_path_factory.mktemp("relevance")
+    texts: dict[str, str] = {}
+    with (
+        (SHARED / "corpus/indosum/articles.jsonl").open(encoding="utf-8") as src,
+        (folder / "indosum.jsonl").open("w", encoding="utf-8") as out,
+    ):
+        for line in list(src)[:INDOSUM_ARTICLES]:
+            record = json.loads(line)
+            title = _title(record["url"])
+            out.write(
+                json.dumps({"url": record["url"], "title": title, "text": record["text"], "language": "id"})
+                + "\n"
+            )
+            texts[record["url"]] = f"{title}\n{record['text']}"
+    zyte = SHARED / "extraction/zyte-dev"
+    truth = json.loads((zyte / "ground_truth.json").read_text())
+    with (folder / "zyte.jsonl").open("w", encoding="utf-8") as out:
+        for page_id, gold in truth.items():
+            html = gzip.decompress((zyte / "html" / f"{page_id}.html.gz").read_bytes()).decode(
+                "utf-8", "replace"
+            )
+            out.write(json.dumps({"url": gold["url"], "html": html}) + "\n")
+            texts[gold["url"]] = gold["articleBody"]
+    name = f"warta-test-rel-{uuid.uuid4().hex[:8]}"
+    report = run_all([folder], folder / "run", get_settings(), index_name=name)
+    assert report["reconciled"] and report["indexed"] >= 330
+    yield name, texts
+    client = index.connect(get_settings())
+    index.drop(client, name)
+    client.close()
+
+
+def _urls(es: Elasticsearch, name: str, query: str, **kwargs: Any) -> list[str]:
+    result = search(es, name, query, size=500, **kwargs)
+    return [h.url or "" for h in result.hits]
+
+
+def _having(texts: dict[str, str], pattern: str) -> set[str]:
+    regex = re.compile(pattern, re.IGNORECASE)
+    return {url for url, text in texts.items() if regex.search(text)}
+
+
+def _indexed(es: Elasticsearch, name: str) -> set[str]:
+    hits = es.search(index=name, size=1000, source_includes=["url"])["hits"]["hits"]
+    return {h["_source"]["url"] for h in hits}
+
+
+@pytest.mark.parametrize(
+    ("query", "inflected", "language"),
+    [
+        ("membangun", r"\bpembangunan\b", "id"),  # mem-bangun / pem-bangun-an
+        ("dibicarakan", r"\bpembicaraan\b", "id"),
+        ("company", r"\bcompanies\b", "en"),
+    ],
+)
+def test_inflected_forms_match(
+    corpus: tuple[str, dict[str, str]], es_client: Elasticsearch, query: str, inflected: str, language: str
+) -> None:
+    name, texts = corpus
+    indexed = _indexed(es_client, name)
+    only_inflected = (_having(texts, inflected) - _having(texts, rf"\b{query}\b")) & indexed
+    assert only_inflected, f"the corpus has no article with only the inflected form of {query!r}"
+    found = set(_urls(es_client, name, query))
+    assert only_inflected <= found
+
+
+def test_a_phrase_beats_the_same_words_scattered(
+    corpus: tuple[str, dict[str, str]], es_client: Elasticsearch
+) -> None:
+    name, texts = corpus
+    indexed = _indexed(es_client, name)
+    phrase = _having(texts, r"\bbank indonesia\b") & indexed
+    scattered = (_having(texts, r"\bbank\b") & _having(texts, r"\bindonesia\b") & indexed) - phrase
+    assert len(phrase) >= 3 and len(scattered) >= 3
+    # Quoted: the phrase only.
+    quoted = set(_urls(es_client, name, '"bank indonesia"'))
+    assert phrase <= quoted and not quoted & scattered
+    # Plain words: all of them match, and the phrase counts (the boost on adjacent words).
+    ranked = _urls(es_client, name, "bank indonesia")
+    assert set(ranked) >= phrase | scattered
+    position = {url: rank for rank, url in enumerate(ranked)}
+    # Every article with the words together ranks above every article with them apart. (Stemmed
+    # phrases count too: "perbankan Indonesia" is the phrase "bank indonesia" in Indonesian.)
+    assert max(position[u] for u in phrase) < min(position[u] for u in scattered)
+
+
+def test_entity_filter_and_facets_agree(corpus: tuple[str, dict[str, str]], es_client: Elasticsearch) -> None:
+    name, _texts = corpus
+    overview = search(es_client, name, "", size=0, facets=10)
+    assert sum(n for _v, n in overview.facets["languages"]) == overview.total
+    assert {v for v, _n in overview.facets["languages"]} >= {"id", "en"}
+    person, count = overview.facets["persons"][0]
+    filtered = search(es_client, name, "", SearchFilters(persons=(person,)), size=500)
+    assert filtered.total == count and len(filtered.hits) == count
+    assert all(person in hit.persons for hit in filtered.hits)
+    place, _n = overview.facets["locations"][0]
+    both = search(es_client, name, "", SearchFilters(persons=(person,), locations=(place,)), size=500)
+    assert all(person in h.persons and place in h.locations for h in both.hits)
+    assert both.total <= count
+
+
+def test_one_hit_per_story(corpus: tuple[str, dict[str, str]], es_client: Elasticsearch) -> None:
+    name, _texts = corpus
+    result = search(es_client, name, "jakarta", size=500, one_per_story=True)
+    assert result.stories is not None and len(result.hits) == result.stories
+    ids = es_client.search(
+        index=name,
+        size=500,
+        query={"ids": {"values": [h.id for h in result.hits]}},
+        source_includes=["story_id"],
+    )["hits"]["hits"]
+    stories = [h["_source"]["story_id"] for h in ids]
+    assert len(stories) == len(set(stories))
