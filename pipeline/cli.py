@@ -22,6 +22,11 @@ train_app = typer.Typer(help="Rebuild models.", no_args_is_help=True)
 eval_app = typer.Typer(help="Measure stages on gold data.", no_args_is_help=True)
 index_app = typer.Typer(help="The article index: versions and aliases.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+kibana_app = typer.Typer(
+    help="Kibana saved objects: data view, saved search, dashboard.", no_args_is_help=True
+)
+app.add_typer(kibana_app, name="kibana")
+KIBANA_FILE = PROJECT_ROOT / "kibana" / "warta.ndjson"
 app.add_typer(es_app, name="es")
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
@@ -246,6 +251,36 @@ def index_status(
         info["current"] is not None and info["mapping_version"] != info["code_mapping_version"]
     )
     typer.echo(json.dumps(info))
+
+
+@kibana_app.command("export")
+def kibana_export(
+    out: Annotated[Path, typer.Option(help="Where to write the NDJSON.")] = KIBANA_FILE,
+    index: Annotated[str | None, typer.Option(help="Index name (default: WARTA_INDEX).")] = None,
+) -> None:
+    """Write the saved objects as NDJSON (for Kibana's Stack Management > Saved objects > Import)."""
+    from pipeline.kibana import saved_objects, to_ndjson
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(to_ndjson(saved_objects(index or get_settings().index)), encoding="utf-8")
+    typer.echo(f"written {out}")
+
+
+@kibana_app.command("import")
+def kibana_import(
+    index: Annotated[str | None, typer.Option(help="Index name (default: WARTA_INDEX).")] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for Kibana to come up.")] = 300.0,
+) -> None:
+    """Import the saved objects into Kibana at WARTA_KIBANA_URL (overwriting older versions)."""
+    from pipeline.kibana import KibanaError, import_saved_objects, saved_objects
+
+    settings = get_settings()
+    try:
+        answer = import_saved_objects(settings, saved_objects(index or settings.index), wait_s=wait)
+    except KibanaError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(1) from err
+    typer.echo(json.dumps({"imported": answer.get("successCount"), "kibana": settings.kibana_url}))
 
 
 @es_app.command("start")

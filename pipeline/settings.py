@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     index: str = "warta-articles"  # the read alias; writes go to "<index>-write"
     keep_old_indices: int = 1  # versions kept after `warta reindex` swaps to a new one
 
+    # Kibana (saved-objects import)
+    kibana_url: str = "http://127.0.0.1:5601"
+    kibana_username: str | None = None
+    kibana_password: SecretStr | None = None
+    kibana_api_key: SecretStr | None = None
+
     # Local node started by `warta es start` (Java + Maven, see es/README.md)
     es_home: Path = PROJECT_ROOT / ".warta" / "elasticsearch"
     es_heap: str = "1g"

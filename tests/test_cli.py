@@ -40,6 +40,21 @@ def test_ingest_then_search_json(
     done = _warta("search", "Rusia", "--since", "2030-01-01", "--json", index=index_name)
     assert json.loads(done.stdout)["total"] == 0
 
+    done = _warta("search", "", "--facets", "5", "--one-per-story", "--json", index=index_name)
+    result = json.loads(done.stdout)
+    assert result["stories"] == len(result["hits"]) == result["total"] == report["indexed"]
+    languages = {f["value"]: f["count"] for f in result["facets"]["languages"]}
+    assert sum(languages.values()) == result["total"] and languages["id"] >= 7
+    assert {"value": "Vladimir Putin", "count": 1} in result["facets"]["persons"]
+
+    done = _warta("index", "status", index=index_name)
+    status = json.loads(done.stdout)
+    assert status["current"] == f"{index_name}-v1" and status["reindex_needed"] is False
+    done = _warta("reindex", index=index_name)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["new"] == f"{index_name}-v2"
+    assert json.loads(_warta("search", "Rusia", "--json", index=index_name).stdout)["total"] >= 1
+
     done = _warta("search", "pembicaraan", index=index_name)
     assert done.returncode == 0 and "Diplomat Rusia" in done.stdout and "people:" in done.stdout
 

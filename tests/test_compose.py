@@ -41,6 +41,10 @@ def test_compose_config_is_valid() -> None:
     es_image = services["elasticsearch"]["image"].rsplit(":", 1)[1]
     kibana_image = services["kibana"]["image"].rsplit(":", 1)[1]
     assert es_image == kibana_image and es_image.startswith("8.")
+    importer = services["kibana-import"]
+    assert "warta kibana import" in " ".join(importer["command"])
+    assert importer["environment"]["WARTA_KIBANA_URL"] == "http://kibana:5601"
+    assert importer["environment"]["WARTA_ES_URL"] == "http://elasticsearch:9200"
     airflow = [name for name in services if name.startswith("airflow")]
     assert airflow, "an Airflow service"
     for name in airflow:

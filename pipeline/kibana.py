@@ -1,0 +1,326 @@
+"""Kibana: the saved objects Warta ships (data view, saved search, Lens charts, a dashboard) and
+their import through Kibana's saved-objects API.
+
+The objects are generated here, not hand-edited, so they always name fields the index mapping
+has (a test checks every field they use against ``index.MAPPINGS``); ``kibana/warta.ndjson`` is
+the generated file for the default index name, ready for Kibana's import screen. ``warta kibana
+import`` generates them for the configured index (``WARTA_INDEX``) and posts them with
+``overwrite=true`` (re-importing replaces older versions), retrying until Kibana is up.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from pipeline.settings import Settings
+
+CORE_MIGRATION = "8.8.0"
+# The migration version each object's format corresponds to: Kibana migrates from there on import.
+TYPE_MIGRATION = {"index-pattern": "8.0.0", "search": "8.0.0", "lens": "8.6.0", "dashboard": "8.7.0"}
+TIME_FIELD = "published_at"
+DASHBOARD_ID = "warta-overview"
+
+_DV_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
+_LAYER = "layer1"
+
+
+def data_view_id(index_name: str) -> str:
+    return f"{index_name}-data-view"
+
+
+def _obj(
+    kind: str, obj_id: str, attributes: dict[str, Any], references: list[dict[str, str]]
+) -> dict[str, Any]:
+    return {
+        "id": obj_id,
+        "type": kind,
+        "attributes": attributes,
+        "references": references,
+        "coreMigrationVersion": CORE_MIGRATION,
+        "typeMigrationVersion": TYPE_MIGRATION[kind],
+        "managed": False,
+    }
+
+
+def _count() -> dict[str, Any]:
+    return {
+        "label": "Articles",
+        "customLabel": True,
+        "dataType": "number",
+        "operationType": "count",
+        "isBucketed": False,
+        "scale": "ratio",
+        "sourceField": "___records___",
+        "params": {"emptyAsNull": True},
+    }
+
+
+def _terms(field: str, label: str, size: int) -> dict[str, Any]:
+    return {
+        "label": label,
+        "customLabel": True,
+        "dataType": "string",
+        "operationType": "terms",
+        "isBucketed": True,
+        "scale": "ordinal",
+        "sourceField": field,
+        "params": {
+            "size": size,
+            "orderBy": {"type": "column", "columnId": "count"},
+            "orderDirection": "desc",
+            "otherBucket": False,
+            "missingBucket": False,
+        },
+    }
+
+
+def _lens(
+    obj_id: str, title: str, kind: str, columns: dict[str, Any], visualization: dict[str, Any], dv: str
+) -> dict[str, Any]:
+    state = {
+        "visualization": visualization,
+        "query": {"query": "", "language": "kuery"},
+        "filters": [],
+        "datasourceStates": {
+            "formBased": {
+                "layers": {
+                    _LAYER: {"columns": columns, "columnOrder": list(columns), "incompleteColumns": {}}
+                }
+            }
+        },
+        "internalReferences": [],
+        "adHocDataViews": {},
+    }
+    attributes = {"title": title, "description": "", "visualizationType": kind, "state": state}
+    references = [{"type": "index-pattern", "id": dv, "name": f"indexpattern-datasource-layer-{_LAYER}"}]
+    return _obj("lens", obj_id, attributes, references)
+
+
+def _top_bar(obj_id: str, title: str, field: str, dv: str, size: int = 15) -> dict[str, Any]:
+    visualization = {
+        "preferredSeriesType": "bar_horizontal",
+        "legend": {"isVisible": False, "position": "right"},
+        "valueLabels": "show",
+        "layers": [
+            {
+                "layerId": _LAYER,
+                "layerType": "data",
+                "seriesType": "bar_horizontal",
+                "xAccessor": "terms",
+                "accessors": ["count"],
+            }
+        ],
+    }
+    columns = {"terms": _terms(field, title, size), "count": _count()}
+    return _lens(obj_id, title, "lnsXY", columns, visualization, dv)
+
+
+def _donut(obj_id: str, title: str, field: str, dv: str) -> dict[str, Any]:
+    visualization = {
+        "shape": "donut",
+        "layers": [
+            {
+                "layerId": _LAYER,
+                "layerType": "data",
+                "primaryGroups": ["terms"],
+                "metrics": ["count"],
+                "numberDisplay": "percent",
+                "categoryDisplay": "default",
+                "legendDisplay": "default",
+            }
+        ],
+    }
+    columns = {"terms": _terms(field, title, 10), "count": _count()}
+    return _lens(obj_id, title, "lnsPie", columns, visualization, dv)
+
+
+def _over_time(obj_id: str, dv: str) -> dict[str, Any]:
+    visualization = {
+        "preferredSeriesType": "bar_stacked",
+        "legend": {"isVisible": False, "position": "right"},
+        "layers": [
+            {
+                "layerId": _LAYER,
+                "layerType": "data",
+                "seriesType": "bar_stacked",
+                "xAccessor": "date",
+                "accessors": ["count"],
+            }
+        ],
+    }
+    columns = {
+        "date": {
+            "label": "Published",
+            "customLabel": True,
+            "dataType": "date",
+            "operationType": "date_histogram",
+            "isBucketed": True,
+            "scale": "interval",
+            "sourceField": TIME_FIELD,
+            "params": {"interval": "auto", "includeEmptyRows": True, "dropPartials": False},
+        },
+        "count": _count(),
+    }
+    return _lens(obj_id, "Articles over time", "lnsXY", columns, visualization, dv)
+
+
+LATEST_COLUMNS = ["title", "source", "language", "persons", "organisations", "locations", "url"]
+
+
+def saved_objects(index_name: str) -> list[dict[str, Any]]:
+    """Everything Warta ships for Kibana, for an index (alias) name; dependencies first."""
+    dv = data_view_id(index_name)
+    data_view = _obj(
+        "index-pattern",
+        dv,
+        {"title": index_name, "name": f"Warta articles ({index_name})", "timeFieldName": TIME_FIELD},
+        [],
+    )
+    search_source = {"query": {"query": "", "language": "kuery"}, "filter": [], "indexRefName": _DV_REF}
+    latest = _obj(
+        "search",
+        f"{index_name}-latest",
+        {
+            "title": "Warta: latest articles",
+            "description": "Newest articles first, with their people, organisations and places.",
+            "columns": LATEST_COLUMNS,
+            "sort": [[TIME_FIELD, "desc"]],
+            "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(search_source)},
+        },
+        [{"id": dv, "name": _DV_REF, "type": "index-pattern"}],
+    )
+    charts = [
+        _over_time(f"{index_name}-over-time", dv),
+        _top_bar(f"{index_name}-top-people", "Top people", "persons", dv),
+        _top_bar(f"{index_name}-top-organisations", "Top organisations", "organisations", dv),
+        _top_bar(f"{index_name}-top-places", "Top places", "locations", dv),
+        _donut(f"{index_name}-sources", "Sources", "source", dv),
+        _donut(f"{index_name}-languages", "Languages", "language", dv),
+    ]
+    # (x, y, w, h) on Kibana's 48-column grid.
+    layout = [
+        (0, 0, 48, 12),
+        (0, 12, 16, 15),
+        (16, 12, 16, 15),
+        (32, 12, 16, 15),
+        (0, 27, 24, 12),
+        (24, 27, 24, 12),
+    ]
+    panels: list[dict[str, Any]] = []
+    references: list[dict[str, str]] = []
+    for number, (chart, (x, y, w, h)) in enumerate(
+        [*zip(charts, layout, strict=True), (latest, (0, 39, 48, 18))], 1
+    ):
+        panel = str(number)
+        panels.append(
+            {
+                "version": "8.7.0",
+                "type": chart["type"],
+                "gridData": {"x": x, "y": y, "w": w, "h": h, "i": panel},
+                "panelIndex": panel,
+                "embeddableConfig": {"enhancements": {}},
+                "panelRefName": f"panel_{panel}",
+            }
+        )
+        references.append({"name": f"{panel}:panel_{panel}", "type": chart["type"], "id": chart["id"]})
+    dashboard = _obj(
+        "dashboard",
+        f"{index_name}-{DASHBOARD_ID}",
+        {
+            "title": f"Warta overview ({index_name})",
+            "description": "Articles over time, top people, organisations and places, sources, languages.",
+            "panelsJSON": json.dumps(panels),
+            "optionsJSON": json.dumps({"useMargins": True, "syncColors": False, "hidePanelTitles": False}),
+            "timeRestore": True,
+            "timeFrom": "now-30d",
+            "timeTo": "now",
+            "refreshInterval": {"pause": True, "value": 60000},
+            "kibanaSavedObjectMeta": {
+                "searchSourceJSON": json.dumps({"query": {"query": "", "language": "kuery"}, "filter": []})
+            },
+        },
+        references,
+    )
+    return [data_view, latest, *charts, dashboard]
+
+
+def to_ndjson(objects: list[dict[str, Any]]) -> str:
+    # Key order kept: Lens reads columns in columnOrder, and a stable order keeps the file diffable.
+    return "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects)
+
+
+def fields_used(objects: list[dict[str, Any]]) -> set[str]:
+    """Every index field the saved objects refer to (for checking against the mapping)."""
+    used: set[str] = set()
+    for obj in objects:
+        attributes = obj["attributes"]
+        if obj["type"] == "index-pattern":
+            used.add(attributes["timeFieldName"])
+        elif obj["type"] == "search":
+            used.update(attributes["columns"])
+            used.update(field for field, _order in attributes["sort"])
+        elif obj["type"] == "lens":
+            for layer in attributes["state"]["datasourceStates"]["formBased"]["layers"].values():
+                used.update(
+                    c["sourceField"]
+                    for c in layer["columns"].values()
+                    if c.get("sourceField") != "___records___"
+                )
+    return used
+
+
+class KibanaError(RuntimeError):
+    """Kibana did not come up in time, or refused the import."""
+
+
+def import_saved_objects(
+    settings: Settings,
+    objects: list[dict[str, Any]],
+    wait_s: float = 300.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """POST the objects to ``/api/saved_objects/_import?overwrite=true``, waiting for Kibana to
+    answer (it takes a minute or two after its container starts); returns Kibana's answer."""
+    auth: Any = None
+    headers = {"kbn-xsrf": "warta"}
+    if settings.kibana_api_key is not None:
+        headers["Authorization"] = f"ApiKey {settings.kibana_api_key.get_secret_value()}"
+    elif settings.kibana_username and settings.kibana_password is not None:
+        auth = (settings.kibana_username, settings.kibana_password.get_secret_value())
+    url = settings.kibana_url.rstrip("/")
+    deadline = time.monotonic() + wait_s
+    last = "no answer yet"
+    with httpx.Client(timeout=30.0, auth=auth, headers=headers, trust_env=False) as client:
+        while True:
+            try:
+                status = client.get(f"{url}/api/status")
+                level = (
+                    (status.json().get("status", {}).get("overall", {}) or {}).get("level")
+                    if status.is_success
+                    else None
+                )
+                if level == "available":
+                    break
+                last = f"HTTP {status.status_code}, status {level or 'unknown'}"
+            except (httpx.HTTPError, ValueError) as err:
+                last = f"{type(err).__name__}: {err}"
+            if time.monotonic() > deadline:
+                raise KibanaError(f"Kibana at {url} not available after {wait_s:.0f} s ({last})")
+            sleep(5.0)
+        answer = client.post(
+            f"{url}/api/saved_objects/_import",
+            params={"overwrite": "true"},
+            files={"file": ("warta.ndjson", to_ndjson(objects).encode("utf-8"), "application/ndjson")},
+        )
+    try:
+        body: dict[str, Any] = answer.json()
+    except ValueError:
+        body = {"raw": answer.text[:500]}
+    if not answer.is_success or not body.get("success"):
+        raise KibanaError(f"Kibana refused the import (HTTP {answer.status_code}): {json.dumps(body)[:1000]}")
+    return body
