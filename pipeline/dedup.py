@@ -1,22 +1,34 @@
-"""Article identity and exact duplicates.
+"""Article identity, exact duplicates, and stories (near-duplicates).
 
 An article's id is derived, never random, so re-running an input overwrites the same
 Elasticsearch document instead of adding a copy: from the canonical URL when there is one,
 otherwise from the normalised title and text.
+
+A *story* groups near-duplicates: the same wire report republished by several outlets with small
+edits. Each article gets a MinHash sketch (datasketch, 128 permutations) of its body's 5-word
+shingles; LSH bands of the sketch are stored with the document, so finding earlier members of a
+story is a ``terms`` query on the index. An article joins the story of the most similar earlier
+article whose estimated Jaccard similarity is at least ``STORY_THRESHOLD``; otherwise it starts
+its own story (story id = its id). The threshold comes from a measurement
+(``benchmarks/near_duplicates.py``, results in benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
 from courlan import normalize_url
+from datasketch import MinHash
 
-from pipeline.records import Article, Rejection
+from pipeline.records import Article, Rejection, TaggedArticle
 
 _SPACE = re.compile(r"\s+")
 A = TypeVar("A", bound=Article)
@@ -55,3 +67,107 @@ def drop_duplicates(articles: Iterable[A]) -> Iterator[A | Rejection]:
                 reason=f"same article as {seen}",
                 article_id=article.id,
             )
+
+
+# -- stories ---------------------------------------------------------------------------------------
+
+# Estimated Jaccard of 5-word shingles. Measured (benchmarks/near_duplicates.py): different IndoSum
+# articles never exceed 0.39, copies with one typical edit score 0.58-0.99; 0.45 merges no different
+# articles and catches >= 99% of singly-edited copies (heavily rewritten copies: about 30%).
+STORY_THRESHOLD = 0.45
+NUM_PERM = 128
+# 42 bands of 3 rows: a pair at the threshold shares a band with probability 0.98.
+BANDS, ROWS = 42, 3
+SHINGLE_WORDS = 5
+_WORD = re.compile(r"\w+")
+
+
+def shingles(text: str, k: int = SHINGLE_WORDS) -> set[str]:
+    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    return {" ".join(words[i : i + k]) for i in range(max(1, len(words) - k + 1))} if words else set()
+
+
+def jaccard(a: str, b: str) -> float:
+    left, right = shingles(a), shingles(b)
+    return len(left & right) / len(left | right) if left | right else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sketch:
+    hashvalues: np.ndarray
+
+    @classmethod
+    def of(cls, text: str) -> Sketch:
+        sketch = MinHash(num_perm=NUM_PERM, seed=1)
+        sketch.update_batch([s.encode("utf-8") for s in shingles(text)])
+        return cls(sketch.hashvalues.astype(np.uint32))
+
+    @classmethod
+    def decode(cls, value: str) -> Sketch:
+        return cls(np.frombuffer(base64.b64decode(value), dtype=np.uint32))
+
+    def encode(self) -> str:
+        return base64.b64encode(self.hashvalues.astype(np.uint32).tobytes()).decode("ascii")
+
+    def bands(self) -> list[str]:
+        """One key per LSH band: two sketches sharing a key are candidates."""
+        return [
+            f"{b}:"
+            + hashlib.blake2b(self.hashvalues[b * ROWS : (b + 1) * ROWS].tobytes(), digest_size=8).hexdigest()
+            for b in range(BANDS)
+        ]
+
+    def similarity(self, other: Sketch) -> float:
+        return float(np.mean(self.hashvalues == other.hashvalues))
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    article_id: str
+    story_id: str
+    sketch: Sketch
+
+
+# Finds earlier members sharing any band key (in the index); excludes nothing, the caller filters.
+Lookup = Callable[[list[list[str]]], list[list[StoryMember]]]
+
+
+def assign_stories(
+    articles: Iterable[TaggedArticle], lookup: Lookup | None = None, chunk: int = 100
+) -> Iterator[TaggedArticle]:
+    """Set story_id, story_bands and minhash on each article, in order.
+
+    Candidates come from earlier articles of this run and, through ``lookup``, from the index.
+    """
+    seen_bands: dict[str, list[StoryMember]] = {}
+    buffer: list[tuple[TaggedArticle, Sketch]] = []
+
+    def flush() -> Iterator[TaggedArticle]:
+        found = lookup([sk.bands() for _a, sk in buffer]) if lookup else [[] for _ in buffer]
+        for (article, sketch), indexed in zip(buffer, found, strict=True):
+            bands = sketch.bands()
+            local = [m for band in bands for m in seen_bands.get(band, [])]
+            best: tuple[float, str] | None = None
+            for member in [*local, *indexed]:
+                if member.article_id == article.id:
+                    if member.story_id != article.id:  # re-ingested: keep its story
+                        best = (2.0, member.story_id)
+                    continue
+                score = sketch.similarity(member.sketch)
+                if score >= STORY_THRESHOLD and (best is None or score > best[0]):
+                    best = (score, member.story_id)
+            story = best[1] if best else article.id
+            member = StoryMember(article.id, story, sketch)
+            for band in bands:
+                seen_bands.setdefault(band, []).append(member)
+            yield article.model_copy(
+                update={"story_id": story, "story_bands": bands, "minhash": sketch.encode()}
+            )
+        buffer.clear()
+
+    for article in articles:
+        buffer.append((article, Sketch.of(article.body)))
+        if len(buffer) >= chunk:
+            yield from flush()
+    if buffer:
+        yield from flush()

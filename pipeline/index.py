@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan, streaming_bulk
 
+from pipeline.dedup import Lookup, Sketch, StoryMember
 from pipeline.records import Rejection, TaggedArticle
 from pipeline.settings import Settings
 
@@ -70,6 +71,8 @@ MAPPINGS: dict[str, Any] = {
         "url": {"type": "keyword", "ignore_above": 2048},
         "domain": _KEYWORD,
         "story_id": _KEYWORD,
+        "story_bands": {"type": "keyword"},  # LSH band keys of the MinHash sketch (finding story members)
+        "minhash": {"type": "keyword", "index": False, "doc_values": False},  # the sketch, base64
         "source": _KEYWORD,
         "site_name": _KEYWORD,
         "authors": _KEYWORD,
@@ -217,7 +220,7 @@ def to_document(article: TaggedArticle) -> dict[str, Any]:
     """The indexed form: article fields plus per-type canonical name arrays."""
     doc = article.model_dump(mode="json", exclude={"id"})
     doc["domain"] = domain_of(article.url)
-    doc["story_id"] = article.id  # one story per article until near-duplicates are grouped
+    doc["story_id"] = article.story_id or article.id
     doc["persons"] = article.canonical_names("PER")
     doc["organisations"] = article.canonical_names("ORG")
     doc["locations"] = article.canonical_names("LOC")
@@ -289,9 +292,44 @@ def bulk_load(
     return result
 
 
+def story_lookup(client: Elasticsearch, name: str, per_article: int = 10) -> Lookup:
+    """Earlier story members sharing a band key, for ``dedup.assign_stories``: one msearch per chunk."""
+
+    def lookup(bands_per_article: list[list[str]]) -> list[list[StoryMember]]:
+        searches: list[dict[str, Any]] = []
+        for bands in bands_per_article:
+            searches.append({"index": name})
+            searches.append(
+                {
+                    "size": per_article,
+                    "query": {"terms": {"story_bands": bands}},
+                    "_source": ["story_id", "minhash"],
+                }
+            )
+        answers = client.msearch(searches=searches)["responses"]
+        found: list[list[StoryMember]] = []
+        for answer in answers:
+            if "error" in answer:
+                raise IndexLayoutError(f"story lookup failed: {answer['error']}")
+            found.append(
+                [
+                    StoryMember(
+                        h["_id"],
+                        h["_source"].get("story_id") or h["_id"],
+                        Sketch.decode(h["_source"]["minhash"]),
+                    )
+                    for h in answer["hits"]["hits"]
+                    if h["_source"].get("minhash")
+                ]
+            )
+        return found
+
+    return lookup
+
+
 # -- reindex ---------------------------------------------------------------------------------------
 
-DERIVED_FIELDS = ("persons", "organisations", "locations", "domain", "story_id")
+DERIVED_FIELDS = ("persons", "organisations", "locations", "domain")
 
 
 def from_document(doc_id: str, source: dict[str, Any]) -> TaggedArticle:

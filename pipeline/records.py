@@ -84,6 +84,10 @@ class Entity(BaseModel):
 
 class TaggedArticle(Article):
     entities: list[Entity] = Field(default_factory=list)
+    # Set when indexed (pipeline.dedup.assign_stories): near-duplicates share a story id.
+    story_id: str | None = None
+    story_bands: list[str] = Field(default_factory=list)
+    minhash: str | None = None
 
     def canonical_names(self, label: EntityLabel) -> list[str]:
         """Distinct canonical names of one type, in first-mention order."""

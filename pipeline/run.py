@@ -10,8 +10,9 @@ and groups the rest by host into fetch batches (a host never spans two batches, 
 robots.txt hold across a batch). ``fetch`` writes fetched pages as raw batches. ``process`` is the
 CPU-bound chain, once per raw batch: the DAG maps one task per batch and ``warta ingest`` runs
 them in a pool of ``settings.workers`` processes. ``index`` drops in-run duplicates across all
-batches, bulk-loads in batch-name order (a run's result does not depend on which batch finished
-first), and only then records the fetch state, so nothing fetched is forgotten if indexing fails.
+batches, groups near-duplicates into stories, bulk-loads in batch-name order (a run's result does
+not depend on which batch finished first), and only then records the fetch state, so nothing
+fetched is forgotten if indexing fails.
 
 Every step writes its rejections to ``rejected/<step>[.<part>].jsonl`` and rewrites its files
 whole, so a retried task never double-counts. ``report`` reconciles: inputs = indexed +
@@ -416,10 +417,11 @@ def step_index(
 
     name = index_name or settings.index
     duplicates: list[Rejection] = []
-    unique = _split(dedup.drop_duplicates(_tagged_articles(run_dir)), duplicates)
+    distinct = _split(dedup.drop_duplicates(_tagged_articles(run_dir)), duplicates)
     client = index.connect(settings)
     try:
         concrete = index.ensure_index(client, name)
+        unique = dedup.assign_stories(distinct, lookup=index.story_lookup(client, name))
         target = index.write_alias(name)
         with index.bulk_mode(client, target):
             result = index.bulk_load(
