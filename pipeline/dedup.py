@@ -19,6 +19,7 @@ import base64
 import hashlib
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -132,23 +133,51 @@ class StoryMember:
 Lookup = Callable[[list[list[str]]], list[list[StoryMember]]]
 
 
+class _RecentMembers:
+    """Story members of the last ``window`` articles of this run, by band key. Bounded, so a run's
+    memory does not grow with its size; earlier runs' articles are found in the index instead
+    (this run's own are not searchable until the load's final refresh)."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.members: OrderedDict[str, tuple[StoryMember, list[str]]] = OrderedDict()
+        self.by_band: dict[str, set[str]] = {}
+
+    def add(self, member: StoryMember, bands: list[str]) -> None:
+        self.members[member.article_id] = (member, bands)
+        for band in bands:
+            self.by_band.setdefault(band, set()).add(member.article_id)
+        while len(self.members) > self.window:
+            old, (_member, old_bands) = self.members.popitem(last=False)
+            for band in old_bands:
+                ids = self.by_band.get(band)
+                if ids is not None:
+                    ids.discard(old)
+                    if not ids:
+                        del self.by_band[band]
+
+    def candidates(self, bands: list[str]) -> list[StoryMember]:
+        ids = {i for band in bands for i in self.by_band.get(band, ())}
+        return [self.members[i][0] for i in sorted(ids)]
+
+
 def assign_stories(
-    articles: Iterable[TaggedArticle], lookup: Lookup | None = None, chunk: int = 100
+    articles: Iterable[TaggedArticle], lookup: Lookup | None = None, chunk: int = 100, window: int = 5000
 ) -> Iterator[TaggedArticle]:
     """Set story_id, story_bands and minhash on each article, in order.
 
-    Candidates come from earlier articles of this run and, through ``lookup``, from the index.
+    Candidates come from the last ``window`` articles of this run and, through ``lookup``, from
+    the index.
     """
-    seen_bands: dict[str, list[StoryMember]] = {}
+    recent = _RecentMembers(window)
     buffer: list[tuple[TaggedArticle, Sketch]] = []
 
     def flush() -> Iterator[TaggedArticle]:
         found = lookup([sk.bands() for _a, sk in buffer]) if lookup else [[] for _ in buffer]
         for (article, sketch), indexed in zip(buffer, found, strict=True):
             bands = sketch.bands()
-            local = [m for band in bands for m in seen_bands.get(band, [])]
             best: tuple[float, str] | None = None
-            for member in [*local, *indexed]:
+            for member in [*recent.candidates(bands), *indexed]:
                 if member.article_id == article.id:
                     if member.story_id != article.id:  # re-ingested: keep its story
                         best = (2.0, member.story_id)
@@ -157,9 +186,7 @@ def assign_stories(
                 if score >= STORY_THRESHOLD and (best is None or score > best[0]):
                     best = (score, member.story_id)
             story = best[1] if best else article.id
-            member = StoryMember(article.id, story, sketch)
-            for band in bands:
-                seen_bands.setdefault(band, []).append(member)
+            recent.add(StoryMember(article.id, story, sketch), bands)
             yield article.model_copy(
                 update={"story_id": story, "story_bands": bands, "minhash": sketch.encode()}
             )

@@ -48,6 +48,14 @@ def test_copies_join_the_first_articles_story_and_others_do_not(seeds_dir: Path)
         for a in assign_stories([_article("a", first), _article("b", other), _article("c", copy)])
     }
     assert stories == {"a": "a", "b": "b", "c": "a"}
+    # The in-run memory is a window: a copy further back than the window is not seen in-run.
+    far = [
+        _article("a", first),
+        *(_article(f"x{i}", f"lain {i} " * 40) for i in range(3)),
+        _article("c", copy),
+    ]
+    assert {a.id: a.story_id for a in assign_stories(far, window=2)}["c"] == "c"
+    assert {a.id: a.story_id for a in assign_stories(far, window=5)}["c"] == "a"
 
 
 def test_stories_span_runs_and_search_shows_one_hit_each(
