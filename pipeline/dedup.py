@@ -140,15 +140,18 @@ class _RecentMembers:
 
     def __init__(self, window: int) -> None:
         self.window = window
-        self.members: OrderedDict[str, tuple[StoryMember, list[str]]] = OrderedDict()
+        self.members: OrderedDict[str, tuple[StoryMember, list[str], int]] = OrderedDict()
         self.by_band: dict[str, set[str]] = {}
+        self.added = 0
 
     def add(self, member: StoryMember, bands: list[str]) -> None:
-        self.members[member.article_id] = (member, bands)
+        self.added += 1
+        self.members.pop(member.article_id, None)
+        self.members[member.article_id] = (member, bands, self.added)
         for band in bands:
             self.by_band.setdefault(band, set()).add(member.article_id)
         while len(self.members) > self.window:
-            old, (_member, old_bands) = self.members.popitem(last=False)
+            old, (_member, old_bands, _seq) = self.members.popitem(last=False)
             for band in old_bands:
                 ids = self.by_band.get(band)
                 if ids is not None:
@@ -156,8 +159,12 @@ class _RecentMembers:
                     if not ids:
                         del self.by_band[band]
 
-    def candidates(self, bands: list[str]) -> list[StoryMember]:
+    def candidates(self, bands: list[str], limit: int = 50) -> list[StoryMember]:
+        """Members sharing a band, the most recent ``limit`` (a story republished a thousand times
+        needs no thousand comparisons: its recent members carry the same story id)."""
         ids = {i for band in bands for i in self.by_band.get(band, ())}
+        if len(ids) > limit:
+            ids = set(sorted(ids, key=lambda i: self.members[i][2])[-limit:])
         return [self.members[i][0] for i in sorted(ids)]
 
 
