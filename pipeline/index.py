@@ -18,12 +18,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, TransportError
 from elasticsearch.helpers import scan, streaming_bulk
 
 from pipeline.dedup import Lookup, Sketch, StoryMember
@@ -202,12 +203,19 @@ def bulk_mode(client: Elasticsearch, index: str) -> Iterator[None]:
     # None when the index has no explicit interval (created outside the template): restoring
     # null puts Elasticsearch's default back.
     interval = current.get(targets[0], {}).get("settings", {}).get("index", {}).get("refresh_interval")
+    if interval == "-1":  # left behind by a load that died (node lost mid-load): not the index's own
+        interval = INDEX_SETTINGS["refresh_interval"]
     client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
     try:
         yield
-    finally:
-        client.indices.put_settings(index=index, settings={"index": {"refresh_interval": interval}})
-        client.indices.refresh(index=index)
+    except BaseException:
+        # Restore if the cluster answers; if it does not, the next load restores (see above), and
+        # the error that stopped this load stays the one reported.
+        with suppress(TransportError, ApiError):
+            client.indices.put_settings(index=index, settings={"index": {"refresh_interval": interval}})
+        raise
+    client.indices.put_settings(index=index, settings={"index": {"refresh_interval": interval}})
+    client.indices.refresh(index=index)
 
 
 def domain_of(url: str | None) -> str | None:
@@ -238,31 +246,82 @@ class LoadResult:
         return self.created + self.updated
 
 
+class LoadError(RuntimeError):
+    """Elasticsearch stayed unreachable longer than the retry budget; the load stopped cleanly.
+    Re-running it is safe: ids are deterministic, so loaded documents are overwritten, not copied."""
+
+
 def bulk_load(
     client: Elasticsearch,
     index: str,
     articles: Iterable[TaggedArticle],
     chunk_size: int = 500,
     max_retries: int = 5,
+    retry_budget_s: float = 300.0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> LoadResult:
-    """Index articles by id (re-runs overwrite, never duplicate); per-item failures are kept."""
+    """Index articles by id (re-runs overwrite, never duplicate); per-item failures are kept.
+
+    One bulk request per chunk. Items Elasticsearch answers 429 for are retried by the bulk helper
+    (``max_retries``, exponential backoff); items it refuses for good (mapping conflict, too large)
+    become quarantine Rejections with its reason. When a whole request fails (node down,
+    connection refused, timeout, 5xx), the chunk is re-sent with exponential backoff (1 s doubling
+    to 60 s) until ``retry_budget_s`` has passed without success; then ``LoadError``.
+    """
     result = LoadResult()
-    input_ids: dict[str, str] = {}
+    iterator = iter(articles)
+    while chunk := list(islice(iterator, chunk_size)):
+        retrying(
+            lambda chunk=chunk: _load_chunk(client, index, chunk, max_retries, result),  # type: ignore[misc]
+            retry_budget_s,
+            f"the bulk load into {index} ({result.indexed} documents were loaded before)",
+            sleep,
+        )
+    return result
 
-    def actions() -> Iterator[dict[str, Any]]:
-        for article in articles:
-            input_ids[article.id] = article.input_id
-            yield {
-                "_op_type": "index",
-                "_index": index,
-                "_id": article.id,
-                "_source": to_document(article),
-            }
 
+T = TypeVar("T")
+
+
+def retrying(
+    call: Callable[[], T], budget_s: float, doing: str, sleep: Callable[[float], None] = time.sleep
+) -> T:
+    """``call()``, re-tried while Elasticsearch is unreachable or overloaded (connection errors,
+    timeouts, 429, 5xx) with backoff from 1 s doubling to 60 s; ``LoadError`` once ``budget_s`` is
+    spent. Other errors (4xx: a bug, not an outage) are raised at once."""
+    waited, delay = 0.0, 1.0
+    while True:
+        try:
+            return call()
+        except (TransportError, ApiError) as err:
+            if isinstance(err, ApiError) and err.status_code != 429 and err.status_code < 500:
+                raise
+            if waited >= budget_s:
+                raise LoadError(
+                    f"Elasticsearch unreachable for {waited:.0f} s during {doing}: "
+                    f"{type(err).__name__}: {err}. "
+                    "Re-run the load when it is back: documents are overwritten by id, never duplicated."
+                ) from err
+            sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 60.0)
+
+
+def _load_chunk(
+    client: Elasticsearch, index: str, chunk: list[TaggedArticle], max_retries: int, result: LoadResult
+) -> None:
+    """One chunk, one bulk request (plus the helper's 429 retries); counts go into ``result`` only
+    once the request came back, so a retried chunk is never counted twice."""
+    input_ids = {article.id: article.input_id for article in chunk}
+    actions = (
+        {"_op_type": "index", "_index": index, "_id": article.id, "_source": to_document(article)}
+        for article in chunk
+    )
+    partial = LoadResult()
     for ok, item in streaming_bulk(
         client,
-        actions(),
-        chunk_size=chunk_size,
+        actions,
+        chunk_size=len(chunk),
         max_retries=max_retries,
         initial_backoff=1,
         max_backoff=30,
@@ -273,14 +332,14 @@ def bulk_load(
         info = item.get("index", {})
         doc_id = str(info.get("_id"))
         if ok and info.get("result") == "created":
-            result.created += 1
+            partial.created += 1
         elif ok:
-            result.updated += 1
+            partial.updated += 1
         else:
             error = info.get("error", {})
             reason = error.get("reason") if isinstance(error, dict) else str(error)
             kind = error.get("type") if isinstance(error, dict) else "error"
-            result.rejected.append(
+            partial.rejected.append(
                 Rejection(
                     input_id=input_ids.get(doc_id, doc_id),
                     stage="index",
@@ -289,11 +348,16 @@ def bulk_load(
                     article_id=doc_id,
                 )
             )
-    return result
+    result.created += partial.created
+    result.updated += partial.updated
+    result.rejected.extend(partial.rejected)
 
 
-def story_lookup(client: Elasticsearch, name: str, per_article: int = 10) -> Lookup:
-    """Earlier story members sharing a band key, for ``dedup.assign_stories``: one msearch per chunk."""
+def story_lookup(
+    client: Elasticsearch, name: str, per_article: int = 10, retry_budget_s: float = 300.0
+) -> Lookup:
+    """Earlier story members sharing a band key, for ``dedup.assign_stories``: one msearch per chunk
+    (re-tried through an outage like the load itself)."""
 
     def lookup(bands_per_article: list[list[str]]) -> list[list[StoryMember]]:
         searches: list[dict[str, Any]] = []
@@ -306,7 +370,11 @@ def story_lookup(client: Elasticsearch, name: str, per_article: int = 10) -> Loo
                     "_source": ["story_id", "minhash"],
                 }
             )
-        answers = client.msearch(searches=searches)["responses"]
+        answers = retrying(
+            lambda: client.msearch(searches=searches)["responses"],
+            retry_budget_s,
+            f"the story lookup in {name}",
+        )
         found: list[list[StoryMember]] = []
         for answer in answers:
             if "error" in answer:

@@ -421,7 +421,8 @@ def step_index(
     client = index.connect(settings)
     try:
         concrete = index.ensure_index(client, name)
-        unique = dedup.assign_stories(distinct, lookup=index.story_lookup(client, name))
+        lookup = index.story_lookup(client, name, retry_budget_s=settings.bulk_retry_budget_s)
+        unique = dedup.assign_stories(distinct, lookup=lookup)
         target = index.write_alias(name)
         with index.bulk_mode(client, target):
             result = index.bulk_load(
@@ -430,6 +431,7 @@ def step_index(
                 unique,
                 chunk_size=settings.bulk_chunk_size,
                 max_retries=settings.bulk_max_retries,
+                retry_budget_s=settings.bulk_retry_budget_s,
             )
         _write_rejected(run_dir, "dedup", duplicates)
         _write_rejected(run_dir, "index", result.rejected)

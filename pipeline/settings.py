@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     batch_size: int = 100  # articles per batch (one mapped task / one pool job each)
     workers: int = 0  # processes for `warta ingest`; 0 = one per CPU core
     bulk_chunk_size: int = 500
-    bulk_max_retries: int = 5
+    bulk_max_retries: int = 5  # per item answered 429
+    bulk_retry_budget_s: float = 300.0  # how long a load waits out an unreachable Elasticsearch
     min_body_chars: int = 200
     sources_file: Path = PROJECT_ROOT / "sources.toml"  # what the DAG ingests (TOML or YAML)
 
