@@ -8,7 +8,7 @@ Elasticsearch node at WARTA_ES_URL unless one answers). Prints a table and write
 
 Input: a JSON-lines corpus of N articles, 3 of 4 IndoSum articles (text) and 1 of 4 real HTML
 pages from ``../shared/data/extraction`` (cleaned by trafilatura). Every size shares the same
-1,000 real articles; larger sizes repeat them with a ``?copy=k`` URL, so every input is a distinct
+1,000 real articles; larger sizes repeat them under a ``.../copy-k`` URL path, so every input is a distinct
 document and sizes differ only in count.
 
 Measured, side by side in one run:
@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -71,9 +72,11 @@ def _indosum() -> list[dict[str, Any]]:
 def build_corpus(size: int, out: Path, base_size: int = 1000) -> Path:
     """Write ``size`` distinct articles as JSON lines (deterministic).
 
-    The first ``base_size`` articles are real and distinct; a larger corpus repeats them with a
-    ``?copy=k`` URL, so every size has the same content mix and only the count differs (peak
-    memory follows the largest page in a batch, so comparing sizes needs the same pages).
+    The first ``base_size`` articles are real and distinct; a larger corpus repeats them under a
+    ``.../copy-k`` URL path (a query parameter would not do: URL canonicalisation drops unknown
+    parameters, so the copies would collapse into duplicates), so every size has the same content
+    mix and only the count differs (peak memory follows the largest page in a batch, so comparing
+    sizes needs the same pages).
     """
     texts, pages = _indosum(), _html_pages()
     base: list[dict[str, Any]] = []
@@ -96,7 +99,8 @@ def build_corpus(size: int, out: Path, base_size: int = 1000) -> Path:
         for i in range(size):
             record, copy = dict(base[i % len(base)]), i // len(base)
             if copy:
-                record["url"] += f"{'&' if '?' in record['url'] else '?'}copy={copy}"
+                parts = urlsplit(record["url"])
+                record["url"] = urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/copy-{copy}"))
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     return out
 

@@ -170,8 +170,10 @@ def news_ingest() -> None:
         from pathlib import Path
 
         from pipeline.run import report as reconcile
+        from pipeline.settings import get_settings
 
-        summary = reconcile(Path(folder))
+        run_id = str(get_current_context()["run_id"])
+        summary = reconcile(Path(folder), get_settings(), f"news_ingest/{run_id}")
         return {k: v for k, v in summary.items() if k != "rejections"} | {"folder": folder}
 
     local = discover.expand(source=plan_sources())

@@ -24,13 +24,14 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, TypeAdapter
@@ -51,7 +52,15 @@ _SOURCES = TypeAdapter(list[Source])
 
 
 # What fetching writes, and what a whole run writes (cleared when a step starts over).
-_FETCH_OUTPUTS = ("fetch/*", "fetched/*", "raw/web-*", "tagged/web-*", "counts/web-*", "rejected/fetch.*")
+_FETCH_OUTPUTS = (
+    "fetch/*",
+    "fetched/*",
+    "raw/web-*",
+    "tagged/web-*",
+    "counts/web-*",
+    "rejected/fetch.*",
+    "timings/fetch.*",
+)
 _RUN_OUTPUTS = (
     *_FETCH_OUTPUTS,
     "raw/*",
@@ -60,9 +69,42 @@ _RUN_OUTPUTS = (
     "candidates/*",
     "rejected/*",
     "sources-status/*",
+    "timings/*",
     "index.json",
     "report.json",
 )
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _timed(
+    step: str, part: int | None = None
+) -> Callable[[Callable[Concatenate[Path, P], R]], Callable[Concatenate[Path, P], R]]:
+    """Record the step's start and duration in timings/<step>[.<part>].json (for the run ledger);
+    ``part`` is the position of the argument (after run_dir) naming the source or batch."""
+
+    def decorate(fn: Callable[Concatenate[Path, P], R]) -> Callable[Concatenate[Path, P], R]:
+        def timed(run_dir: Path, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            started, clock = datetime.now(UTC), time.monotonic()
+            try:
+                return fn(run_dir, *args, **kwargs)
+            finally:
+                name = step if part is None or len(args) <= part else f"{step}.{args[part]}"
+                _write_json(
+                    run_dir / "timings" / f"{name}.json",
+                    {
+                        "step": step,
+                        "started_at": started.isoformat(),
+                        "seconds": round(time.monotonic() - clock, 3),
+                    },
+                )
+
+        timed.__name__, timed.__qualname__, timed.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+        return timed
+
+    return decorate
 
 
 def _remove(run_dir: Path, pattern: str) -> None:
@@ -125,6 +167,7 @@ def _write_batches(run_dir: Path, prefix: str, articles: Iterable[RawArticle], b
 # -- sources ---------------------------------------------------------------------------------------
 
 
+@_timed("plan_sources")
 def step_plan_sources(
     run_dir: Path, specs: list[LocalSource | WebSource], interval: Interval | None
 ) -> list[str]:
@@ -151,6 +194,7 @@ def _plan(run_dir: Path) -> tuple[dict[str, LocalSource | WebSource], Interval |
     return {s.name: s for s in specs}, interval
 
 
+@_timed("discover", part=0)
 def step_discover(run_dir: Path, name: str, settings: Settings) -> list[str]:
     """One source: local files -> raw batches (returned); web pages -> candidates/<name>.jsonl."""
     from pipeline.discover import SourceFailed, discover
@@ -216,6 +260,7 @@ def _decide(
     return None if changed else "fetched before, and not updated in this run's data interval"
 
 
+@_timed("plan_fetch")
 def step_plan_fetch(run_dir: Path, settings: Settings) -> list[str]:
     """Candidates of all sources -> fetch/<NNNNN>.jsonl batches grouped by host; returns their names."""
     from pipeline.fetch_state import FetchStateStore
@@ -285,6 +330,7 @@ def _reject_candidate(candidate: Candidate, stage: str, outcome: str, reason: st
     return Rejection(input_id=candidate.url, stage=stage, outcome=outcome, reason=reason)  # type: ignore[arg-type]
 
 
+@_timed("fetch", part=0)
 def step_fetch(run_dir: Path, batch: str, settings: Settings) -> list[str]:
     """One fetch batch: pages -> raw/web-<batch>-*.jsonl; states to commit -> fetched/<batch>.jsonl."""
     from pipeline.fetch import Fetcher, FetchResult
@@ -366,6 +412,7 @@ def step_fetch(run_dir: Path, batch: str, settings: Settings) -> list[str]:
     return names
 
 
+@_timed("process", part=0)
 def step_process(run_dir: Path, batch: str, settings: Settings) -> dict[str, int]:
     """Clean and tag one batch: raw/<batch>.jsonl -> tagged/<batch>.jsonl."""
     rejected: list[Rejection] = []
@@ -409,6 +456,7 @@ def _tagged_articles(run_dir: Path) -> Iterator[TaggedArticle]:
         yield from read_jsonl(run_dir / "tagged" / f"{batch}.jsonl", TaggedArticle)
 
 
+@_timed("index")
 def step_index(
     run_dir: Path, settings: Settings, index_name: str | None = None, run_id: str | None = None
 ) -> dict[str, int]:
@@ -477,9 +525,10 @@ def _source_status(run_dir: Path) -> dict[str, dict[str, Any]]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
 
 
-def report(run_dir: Path) -> dict[str, Any]:
-    """Reconcile the run from its files; write report.json; raise if any input is unaccounted for
-    (ReconciliationError) or a source could not be read at all (SourcesFailedError)."""
+def report(run_dir: Path, settings: Settings | None = None, run_id: str | None = None) -> dict[str, Any]:
+    """Reconcile the run from its files; write report.json and (given settings) the run ledger
+    entry; then raise if any input is unaccounted for (ReconciliationError) or a source could not
+    be read at all (SourcesFailedError)."""
     rejections: list[Rejection] = []
     for path in sorted((run_dir / "rejected").glob("*.jsonl")):
         rejections.extend(read_jsonl(path, Rejection))
@@ -505,6 +554,8 @@ def report(run_dir: Path) -> dict[str, Any]:
     accounted = summary["indexed"] + summary["duplicates"] + summary["quarantined"] + summary["skipped"]
     summary["reconciled"] = accounted == summary["inputs"]
     (run_dir / "report.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    if settings is not None:
+        _record_in_ledger(run_dir, summary, rejections, statuses, settings, run_id or run_dir.name)
     if not summary["reconciled"]:
         raise ReconciliationError(
             f"run {run_dir.name}: {summary['inputs']} inputs but {accounted} accounted for "
@@ -515,6 +566,49 @@ def report(run_dir: Path) -> dict[str, Any]:
         listed = "; ".join(f"{name}: {reason}" for name, reason in failed_sources.items())
         raise SourcesFailedError(f"run {run_dir.name}: {len(failed_sources)} source(s) failed: {listed}")
     return summary
+
+
+def _record_in_ledger(
+    run_dir: Path,
+    summary: dict[str, Any],
+    rejections: list[Rejection],
+    statuses: dict[str, dict[str, Any]],
+    settings: Settings,
+    run_id: str,
+) -> None:
+    from pipeline import ledger
+
+    timings = [json.loads(p.read_text()) for p in sorted((run_dir / "timings").glob("*.json"))]
+    step_seconds: Counter[str] = Counter()
+    for timing in timings:
+        step_seconds[timing["step"]] += timing["seconds"]
+    by_stage: dict[str, dict[str, int]] = {}
+    for rejection in rejections:
+        stage = by_stage.setdefault(rejection.stage, {})
+        stage[rejection.outcome] = stage.get(rejection.outcome, 0) + 1
+    finished = datetime.now(UTC)
+    started = min((datetime.fromisoformat(t["started_at"]) for t in timings), default=finished)
+    entry = {
+        "run_id": run_id,
+        "run_dir": str(run_dir),
+        "started_at": started.isoformat(),
+        "finished_at": finished.isoformat(),
+        "duration_s": round((finished - started).total_seconds(), 3),
+        **{k: summary[k] for k in ("index", "reconciled", "inputs", "indexed", "created", "updated")},
+        **{k: summary[k] for k in ("duplicates", "quarantined", "skipped")},
+        "failed_source_count": len(summary["failed_sources"]),
+        "sources": [
+            {"name": name, "status": "ok" if s["ok"] else "failed", "reason": s.get("reason", "")}
+            for name, s in statuses.items()
+        ],
+        "step_seconds": {step: round(seconds, 3) for step, seconds in step_seconds.items()},
+        "by_stage": by_stage,
+    }
+    client = index.connect(settings)
+    try:
+        ledger.record(client, settings.runs_index, entry)
+    finally:
+        client.close()
 
 
 def run_sources(
@@ -544,7 +638,7 @@ def run_sources(
     )
     announce("index")
     step_index(run_dir, settings, index_name)
-    return report(run_dir)
+    return report(run_dir, settings)
 
 
 def run_all(

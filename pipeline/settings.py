@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     es_api_key: SecretStr | None = None
     es_timeout_s: float = 30.0
     index: str = "warta-articles"  # the read alias; writes go to "<index>-write"
+    runs_index: str = "warta-runs"  # the run ledger: one document per run, for Kibana
     keep_old_indices: int = 1  # versions kept after `warta reindex` swaps to a new one
 
     # Kibana (saved-objects import)

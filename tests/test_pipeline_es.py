@@ -193,3 +193,36 @@ def test_a_run_repeated_in_the_same_folder_leaves_nothing_stale(
     assert first["inputs"] == second["inputs"] + 1
     assert second["reconciled"] and second["sources"] == {"seeds": "ok"}
     assert not list((folder / "raw").glob("files-extra-*"))
+
+
+def test_every_run_is_recorded_in_the_ledger_and_a_bad_one_fails_loudly(
+    seeds_dir: Path,
+    index_name: str,
+    es_client: Elasticsearch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline.run import ReconciliationError, report
+
+    monkeypatch.setenv("WARTA_RUNS_INDEX", f"{index_name}-runs")
+    try:
+        summary = run_all([seeds_dir], tmp_path / "run", get_settings(), index_name=index_name)
+        entry = es_client.get(index=f"{index_name}-runs", id="run")["_source"]
+        assert {k: entry[k] for k in ("inputs", "indexed", "skipped", "reconciled")} == {
+            k: summary[k] for k in ("inputs", "indexed", "skipped", "reconciled")
+        }
+        assert entry["sources"] == [{"name": "seeds", "status": "ok", "reason": ""}]
+        assert entry["by_stage"] == {"sources": {"skipped": 1}}
+        assert set(entry["step_seconds"]) == {"plan_sources", "discover", "plan_fetch", "process", "index"}
+        assert entry["step_seconds"]["process"] > 0 and entry["duration_s"] >= entry["step_seconds"]["index"]
+        mapping = es_client.indices.get_mapping(index=f"{index_name}-runs")[f"{index_name}-runs"]["mappings"]
+        assert mapping["properties"]["finished_at"]["type"] == "date"
+
+        # An input goes missing from the books: the report fails, and the ledger says so.
+        counts = tmp_path / "run" / "counts" / "files-seeds.json"
+        counts.write_text(json.dumps(json.loads(counts.read_text()) | {"articles": 10}))
+        with pytest.raises(ReconciliationError, match="11 inputs but 10 accounted for"):
+            report(tmp_path / "run", get_settings())
+        assert es_client.get(index=f"{index_name}-runs", id="run")["_source"]["reconciled"] is False
+    finally:
+        es_client.options(ignore_status=404).indices.delete(index=f"{index_name}-runs")
