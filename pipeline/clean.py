@@ -20,11 +20,23 @@ from pipeline.dedup import article_id
 from pipeline.records import Article, RawArticle, Rejection
 
 _BLANKS = re.compile(r"\n{3,}")
+# C0 and C1 control characters except tab and newline: they break terminals, JSON consumers, Kibana.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+MAX_BODY_CHARS = 300_000  # ~50,000 words: far beyond any article; longer is a dump, not news
+MAX_HTML_CHARS = 10_000_000  # pages beyond this are not parsed at all
+MAX_TITLE_CHARS = 500
+MAX_AUTHORS, MAX_AUTHOR_CHARS = 20, 200
 
 
 def clean(raw: RawArticle, min_body_chars: int = 200, now: datetime | None = None) -> Article | Rejection:
-    """One RawArticle -> Article, or a quarantine Rejection saying why not."""
+    """One RawArticle -> Article, or a quarantine Rejection saying why not.
+
+    Bounded: HTML over MAX_HTML_CHARS and main text over MAX_BODY_CHARS are quarantined; titles
+    and author lists are cut to their caps; control characters are removed from every field.
+    """
     ingested_at = now or datetime.now(UTC)
+    if len(raw.content) > MAX_HTML_CHARS:
+        return _quarantine(raw, f"input too large ({len(raw.content)} > {MAX_HTML_CHARS} characters)")
     if raw.format == "html":
         extracted = _from_html(raw)
         if isinstance(extracted, Rejection):
@@ -36,8 +48,13 @@ def clean(raw: RawArticle, min_body_chars: int = 200, now: datetime | None = Non
         if not title:
             first, _, rest = body.partition("\n\n")
             title, body = first.strip(), rest.strip()
+    title = _CONTROL.sub("", title).strip()[:MAX_TITLE_CHARS]
+    body = _CONTROL.sub("", body)
+    authors = [_CONTROL.sub("", a)[:MAX_AUTHOR_CHARS] for a in authors[:MAX_AUTHORS]]
     if len(body) < min_body_chars:
         return _quarantine(raw, f"main text too short ({len(body)} < {min_body_chars} characters)")
+    if len(body) > MAX_BODY_CHARS:
+        return _quarantine(raw, f"main text too long ({len(body)} > {MAX_BODY_CHARS} characters)")
     if not title:
         return _quarantine(raw, "no title found")
     url = normalize_url(url, strict=True) if url else None
@@ -49,7 +66,7 @@ def clean(raw: RawArticle, min_body_chars: int = 200, now: datetime | None = Non
         title=title,
         body=body,
         authors=authors,
-        site_name=site_name,
+        site_name=_CONTROL.sub("", site_name)[:MAX_AUTHOR_CHARS] if site_name else None,
         published_at=published,
         language=raw.language or detect_language(f"{title}\n{body}"),
         ingested_at=ingested_at,

@@ -24,10 +24,13 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -417,15 +420,55 @@ def step_process(run_dir: Path, batch: str, settings: Settings) -> dict[str, int
     """Clean and tag one batch: raw/<batch>.jsonl -> tagged/<batch>.jsonl."""
     rejected: list[Rejection] = []
     raw = read_jsonl(run_dir / "raw" / f"{batch}.jsonl", RawArticle)
-    cleaned: Iterator[Article] = _split(
-        (clean_stage.clean(r, min_body_chars=settings.min_body_chars) for r in raw), rejected
-    )
+    cleaned: Iterator[Article] = _split(_clean_within_budget(raw, settings), rejected)
     (run_dir / "tagged").mkdir(parents=True, exist_ok=True)
     passed = write_jsonl(
         run_dir / "tagged" / f"{batch}.jsonl", enrich.tag_articles(cleaned, settings.ner_model)
     )
     _write_rejected(run_dir, f"process.{batch}", rejected)
     return {"passed": passed, **_tally(rejected)}
+
+
+class DocumentTimeout(BaseException):
+    """One document used up its processing time budget. A BaseException, so the libraries' own
+    ``except Exception`` blocks (trafilatura has many) cannot swallow it."""
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Raise DocumentTimeout in this thread after ``seconds`` (SIGALRM; main thread only, which
+    is where Airflow tasks and the worker processes run; elsewhere, and for 0, no limit)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(_signum: int, _frame: object) -> None:
+        raise DocumentTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _clean_within_budget(raws: Iterable[RawArticle], settings: Settings) -> Iterator[Article | Rejection]:
+    """Clean each article under the per-document time budget; one that overruns is quarantined."""
+    for raw in raws:
+        result: Article | Rejection
+        try:
+            with time_budget(settings.doc_time_budget_s):
+                result = clean_stage.clean(raw, min_body_chars=settings.min_body_chars)
+        except DocumentTimeout:
+            result = Rejection(
+                input_id=raw.input_id,
+                stage="clean",
+                outcome="quarantined",
+                reason=f"cleaning took over {settings.doc_time_budget_s:g} s (the per-document budget)",
+            )
+        yield result  # outside the budget: the consumer's time is not this document's
 
 
 def _process_in_worker(args: tuple[Path, str, Settings]) -> dict[str, int]:

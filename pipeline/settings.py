@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     bulk_max_retries: int = 5  # per item answered 429
     bulk_retry_budget_s: float = 300.0  # how long a load waits out an unreachable Elasticsearch
     min_body_chars: int = 200
+    doc_time_budget_s: float = 30.0  # cleaning one document; over it, the document is quarantined
     sources_file: Path = PROJECT_ROOT / "sources.toml"  # what the DAG ingests (TOML or YAML)
 
     # Fetching (see pipeline/fetch.py). Requests to one host are at least host_delay_s apart,

@@ -155,3 +155,13 @@ def test_truncated_warc_is_quarantined_after_its_good_records(tmp_path: Path) ->
     assert "truncated or corrupt WARC" in items[-1].reason
     write_warc(tmp_path / "b.warc", [(f"https://e.id/{n}", "text/html", body) for n in range(3)])
     assert all(isinstance(i, RawArticle) for i in read_inputs([tmp_path / "b.warc"], source="cc"))
+
+
+def test_hostile_responses_fail_with_a_reason_in_bounded_time(site: NewsSite) -> None:
+    started = time.monotonic()
+    with Fetcher(loopback(fetch_max_bytes=1_000_000, fetch_max_attempts=1)) as fetcher:
+        header = fetcher.fetch_page(f"{site.base}/huge-header")
+        bomb = fetcher.fetch_page(f"{site.base}/gzip-bomb")
+    assert header.outcome == "failed" and "Receive buffer too long" in header.reason  # header block refused
+    assert (bomb.outcome, bomb.reason) == ("failed", "response too large: over 1000000 bytes")
+    assert time.monotonic() - started < 10

@@ -251,6 +251,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(503, b"maintenance", "text/plain", Retry_After="86400")
         if path == "/bomb.xml.gz":  # 64 MiB of zeros in a small gzip
             return self._send(200, gzip.compress(b"\0" * (64 * 1024 * 1024), 1), "application/x-gzip")
+        if path == "/huge-header":  # 256 KiB of header: more than any client should hold
+            return self._send(200, b"<p>x</p>", X_Padding="a" * (256 * 1024))
+        if path == "/gzip-bomb":  # 64 MiB of zeros behind Content-Encoding: gzip
+            return self._send(200, BOMB, Content_Encoding="gzip")
         if path == "/report.pdf":
             return self._send(200, b"%PDF-1.4\n%fake but typed\n", "application/pdf")
         if path == "/latin":
@@ -305,6 +309,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 _EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+BOMB = gzip.compress(b"<p>" + b"\0" * (64 * 1024 * 1024), 9)
 
 
 class _Server(ThreadingHTTPServer):
