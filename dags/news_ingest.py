@@ -15,7 +15,7 @@ from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
-from pipeline.settings import get_settings
+from pipeline.settings import Settings, get_settings
 
 # Caps Elasticsearch-heavy tasks across all runs; created with `airflow pools set` (see README).
 ES_POOL = get_settings().es_pool
@@ -34,8 +34,30 @@ deterministic ids, so re-running a day is safe.
 """
 
 
+def _settings() -> Settings:
+    """WARTA_* settings, with Elasticsearch (URL, credentials, TLS) from the Airflow Connection
+    ``WARTA_ES_CONN_ID`` when one exists: secrets live in Airflow's store, not in the DAG."""
+    from airflow.sdk import BaseHook
+
+    from pipeline.settings import with_connection
+
+    settings = get_settings()
+    try:
+        conn = BaseHook.get_connection(settings.es_conn_id)
+    except Exception:  # no such connection (AirflowNotFoundException): the environment's settings
+        return settings
+    return with_connection(
+        settings,
+        host=conn.host,
+        port=conn.port,
+        schema=conn.schema,
+        login=conn.login,
+        password=conn.password,
+        extra=conn.extra_dejson,
+    )
+
+
 def _run_dir() -> str:
-    from pipeline.settings import get_settings
     from pipeline.staging import run_dir
 
     context = get_current_context()
@@ -80,10 +102,10 @@ def news_ingest() -> None:
 
         from pipeline.records import Interval
         from pipeline.run import step_plan_sources
-        from pipeline.settings import PROJECT_ROOT, get_settings
+        from pipeline.settings import PROJECT_ROOT
         from pipeline.sources_file import load_sources, local_sources
 
-        settings = get_settings()
+        settings = _settings()
         context = get_current_context()
         params = context["params"]
         given = [Path(p) if Path(p).is_absolute() else PROJECT_ROOT / p for p in params.get("paths") or []]
@@ -103,10 +125,9 @@ def news_ingest() -> None:
         from pathlib import Path
 
         from pipeline.run import step_discover
-        from pipeline.settings import get_settings
 
         folder = _run_dir()
-        return [f"{folder}/raw/{b}.jsonl" for b in step_discover(Path(folder), source, get_settings())]
+        return [f"{folder}/raw/{b}.jsonl" for b in step_discover(Path(folder), source, _settings())]
 
     @task(pool=ES_POOL)
     def plan_fetch(discovered: list[list[str]]) -> list[str]:
@@ -114,10 +135,9 @@ def news_ingest() -> None:
         from pathlib import Path
 
         from pipeline.run import step_plan_fetch
-        from pipeline.settings import get_settings
 
         folder = _run_dir()
-        return [f"{folder}/fetch/{b}.jsonl" for b in step_plan_fetch(Path(folder), get_settings())]
+        return [f"{folder}/fetch/{b}.jsonl" for b in step_plan_fetch(Path(folder), _settings())]
 
     @task
     def fetch(fetch_batch: str) -> list[str]:
@@ -125,11 +145,10 @@ def news_ingest() -> None:
         from pathlib import Path
 
         from pipeline.run import step_fetch
-        from pipeline.settings import get_settings
 
         batch = Path(fetch_batch)
         folder = batch.parent.parent
-        return [f"{folder}/raw/{b}.jsonl" for b in step_fetch(folder, batch.stem, get_settings())]
+        return [f"{folder}/raw/{b}.jsonl" for b in step_fetch(folder, batch.stem, _settings())]
 
     @task(trigger_rule="none_failed")
     def batches(local: list[list[str]], fetched: list[list[str]] | None) -> list[str]:
@@ -142,11 +161,10 @@ def news_ingest() -> None:
         from pathlib import Path
 
         from pipeline.run import step_process
-        from pipeline.settings import get_settings
 
         batch = Path(batch_file)
         folder = batch.parent.parent
-        print(f"batch {batch.stem}: {step_process(folder, batch.stem, get_settings())}")
+        print(f"batch {batch.stem}: {step_process(folder, batch.stem, _settings())}")
         return str(folder)
 
     @task(pool=ES_POOL, max_active_tis_per_dag=1, trigger_rule="none_failed")
@@ -155,13 +173,12 @@ def news_ingest() -> None:
         from pathlib import Path
 
         from pipeline.run import step_index
-        from pipeline.settings import get_settings
 
         folder = _run_dir()
         assert all(f == folder for f in folders or []), "batches from another run"
         context = get_current_context()
         index_name = context["params"].get("index")
-        print(f"index: {step_index(Path(folder), get_settings(), index_name, str(context['run_id']))}")
+        print(f"index: {step_index(Path(folder), _settings(), index_name, str(context['run_id']))}")
         return folder
 
     @task
@@ -170,10 +187,9 @@ def news_ingest() -> None:
         from pathlib import Path
 
         from pipeline.run import report as reconcile
-        from pipeline.settings import get_settings
 
         run_id = str(get_current_context()["run_id"])
-        summary = reconcile(Path(folder), get_settings(), f"news_ingest/{run_id}")
+        summary = reconcile(Path(folder), _settings(), f"news_ingest/{run_id}")
         return {k: v for k, v in summary.items() if k != "rejections"} | {"folder": folder}
 
     local = discover.expand(source=plan_sources())

@@ -33,12 +33,17 @@ from pipeline.settings import Settings
 
 
 def connect(settings: Settings) -> Elasticsearch:
-    """A client for ``settings.es_url``, with basic auth or an API key when configured."""
+    """A client for ``settings.es_url``, with basic auth or an API key when configured, and TLS
+    verified against ``es_ca_certs`` (or the system CAs) for https URLs."""
     auth: dict[str, Any] = {}
     if settings.es_api_key is not None:
         auth["api_key"] = settings.es_api_key.get_secret_value()
     elif settings.es_username and settings.es_password is not None:
         auth["basic_auth"] = (settings.es_username, settings.es_password.get_secret_value())
+    if settings.es_ca_certs is not None:
+        auth["ca_certs"] = str(settings.es_ca_certs)
+    if settings.es_url.startswith("https://"):
+        auth["verify_certs"] = settings.es_verify_certs
     return Elasticsearch(
         settings.es_url,
         request_timeout=settings.es_timeout_s,

@@ -1,11 +1,14 @@
 """All configuration in one place: defaults here, overridden by ``WARTA_*`` environment variables.
 
 Secrets (API key, password) are ``SecretStr`` so they never print in reprs, logs or reports.
+Inside Airflow, the Connection ``WARTA_ES_CONN_ID`` (``warta_elasticsearch``), when it exists,
+supplies the Elasticsearch URL and credentials instead (``with_connection``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +25,9 @@ class Settings(BaseSettings):
     es_password: SecretStr | None = None
     es_api_key: SecretStr | None = None
     es_timeout_s: float = 30.0
+    es_ca_certs: Path | None = None  # CA bundle for https:// clusters with a private CA
+    es_verify_certs: bool = True
+    es_conn_id: str = "warta_elasticsearch"  # Airflow Connection that overrides the es_* settings
     index: str = "warta-articles"  # the read alias; writes go to "<index>-write"
     runs_index: str = "warta-runs"  # the run ledger: one document per run, for Kibana
     keep_old_indices: int = 1  # versions kept after `warta reindex` swaps to a new one
@@ -68,6 +74,45 @@ class Settings(BaseSettings):
     fetch_allow_networks: list[str] = []
     fetch_state_index: str = "warta-fetch-state"
     es_pool: str = "warta_elasticsearch"  # Airflow pool capping concurrent Elasticsearch-heavy tasks
+
+
+def with_connection(
+    settings: Settings,
+    *,
+    host: str | None,
+    port: int | None = None,
+    schema: str | None = None,
+    login: str | None = None,
+    password: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Settings:
+    """The settings with Elasticsearch taken from an Airflow Connection's fields.
+
+    ``host`` may be a full URL (``https://es.example.org:9243``) or a host name, then with ``port``
+    (default 9200) and the scheme from ``extra["scheme"]`` or ``schema`` (default https).
+    ``login``/``password`` give basic auth; ``extra`` may hold ``api_key``, ``ca_certs`` and
+    ``verify_certs``. Secrets stay ``SecretStr``.
+    """
+    extra = extra or {}
+    if not host:
+        return settings
+    if "://" in host:
+        url = host.rstrip("/")
+    else:
+        scheme = extra.get("scheme") or (schema if schema in {"http", "https"} else "https")
+        url = f"{scheme}://{host}:{port or 9200}"
+    update: dict[str, Any] = {"es_url": url}
+    if login:
+        update["es_username"] = login
+    if password:
+        update["es_password"] = SecretStr(password)
+    if extra.get("api_key"):
+        update["es_api_key"] = SecretStr(str(extra["api_key"]))
+    if extra.get("ca_certs"):
+        update["es_ca_certs"] = Path(str(extra["ca_certs"]))
+    if "verify_certs" in extra:
+        update["es_verify_certs"] = str(extra["verify_certs"]).lower() not in {"false", "0", "no"}
+    return settings.model_copy(update=update)
 
 
 def get_settings() -> Settings:

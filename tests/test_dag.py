@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from elasticsearch import Elasticsearch
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DAG_FILE = PROJECT_ROOT / "dags" / "news_ingest.py"
+SECRET = "s3cret-Warta-Pa55word"
 
 
 def _dagbag():  # type: ignore[no-untyped-def]
@@ -58,6 +61,7 @@ def test_dag_file_parses_fast_without_heavy_imports() -> None:
 
 
 def test_dag_test_run_ingests_seeds_and_is_idempotent(
+    capfd: pytest.CaptureFixture[str],
     airflow_db: Path,
     es_client: Elasticsearch,
     index_name: str,
@@ -67,6 +71,14 @@ def test_dag_test_run_ingests_seeds_and_is_idempotent(
     from airflow.sdk import DagRunState
 
     monkeypatch.setenv("WARTA_BATCH_SIZE", "4")  # 10 inputs -> 3 batches -> 3 mapped `process` tasks
+    # Elasticsearch comes from an Airflow Connection (with a password); the environment's URL is
+    # wrong on purpose, so the run only succeeds through the Connection.
+    node = urlsplit(os.environ["WARTA_ES_URL"])
+    connection = {"conn_type": "elasticsearch", "host": node.hostname, "port": node.port, "schema": "http"}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WARTA_ELASTICSEARCH", json.dumps(connection | {"login": "warta", "password": SECRET})
+    )
+    monkeypatch.setenv("WARTA_ES_URL", "http://127.0.0.1:9")
 
     dag = _dagbag().dags["news_ingest"]
     conf = {"paths": [str(seeds_dir)], "index": index_name}
@@ -86,6 +98,14 @@ def test_dag_test_run_ingests_seeds_and_is_idempotent(
     hits = es_client.search(index=index_name, query={"term": {"persons": "Vladimir Putin"}})["hits"]
     assert hits["total"]["value"] >= 1
     print(f"two dag.test() runs took {time.monotonic() - started:.1f}s")
+
+    # The password never reaches logs, staging files, reports or the index.
+    output = capfd.readouterr()
+    assert SECRET not in output.out + output.err
+    for folder in (Path(os.environ["WARTA_STAGING_DIR"]), airflow_db / "logs"):
+        for path in (p for p in folder.rglob("*") if p.is_file()):
+            assert SECRET not in path.read_text(errors="replace"), path
+    assert es_client.search(index="*", q=f'"{SECRET}"')["hits"]["total"]["value"] == 0
 
 
 def test_dag_fans_out_over_sources_and_fetches_a_real_feed(
