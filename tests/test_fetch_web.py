@@ -149,11 +149,22 @@ def test_a_failed_source_is_reported_and_the_rest_still_indexed(
     specs = [
         WebSource(name="dead-feed", kind="feed", url=f"{site.base}/gone"),
         WebSource(name="not-a-feed", kind="feed", url=f"{site.base}/news/sciencealert-europa"),
+        WebSource(name="no-such-host", kind="sitemap", url="http://news.does-not-exist.invalid/sitemap.xml"),
+        WebSource(name="too-slow", kind="feed", url=f"{site.base}/slow"),
         LocalSource(name="seeds", kind="files", paths=[seeds_dir]),
     ]
-    with pytest.raises(SourcesFailedError, match=r"2 source\(s\) failed: dead-feed: .*HTTP 404"):
+    with pytest.raises(SourcesFailedError, match=r"4 source\(s\) failed: dead-feed: .*HTTP 404"):
         run_sources(specs, tmp_path / "run", get_settings(), INTERVAL, index_name=index_name, workers=1)
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["reconciled"] and report["indexed"] == 9
-    assert report["sources"] == {"dead-feed": "failed", "not-a-feed": "failed", "seeds": "ok"}
-    assert "not an RSS or Atom feed" in report["failed_sources"]["not-a-feed"]
+    assert report["sources"] == {
+        "dead-feed": "failed",
+        "not-a-feed": "failed",
+        "no-such-host": "failed",
+        "too-slow": "failed",
+        "seeds": "ok",
+    }
+    failed = report["failed_sources"]
+    assert "not an RSS or Atom feed" in failed["not-a-feed"]
+    assert "DNS lookup failed for news.does-not-exist.invalid" in failed["no-such-host"]
+    assert "response took over 2 s" in failed["too-slow"]
