@@ -262,7 +262,8 @@ def kibana_export(
     from pipeline.kibana import saved_objects, to_ndjson
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(to_ndjson(saved_objects(index or get_settings().index)), encoding="utf-8")
+    settings = get_settings()
+    out.write_text(to_ndjson(saved_objects(index or settings.index, settings.runs_index)), encoding="utf-8")
     typer.echo(f"written {out}")
 
 
@@ -276,7 +277,8 @@ def kibana_import(
 
     settings = get_settings()
     try:
-        answer = import_saved_objects(settings, saved_objects(index or settings.index), wait_s=wait)
+        objects = saved_objects(index or settings.index, settings.runs_index)
+        answer = import_saved_objects(settings, objects, wait_s=wait)
     except KibanaError as err:
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(1) from err

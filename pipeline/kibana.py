@@ -172,7 +172,62 @@ def _over_time(obj_id: str, dv: str) -> dict[str, Any]:
 LATEST_COLUMNS = ["title", "source", "language", "persons", "organisations", "locations", "url"]
 
 
-def saved_objects(index_name: str) -> list[dict[str, Any]]:
+def _sum(field: str, label: str) -> dict[str, Any]:
+    return {
+        "label": label,
+        "customLabel": True,
+        "dataType": "number",
+        "operationType": "sum",
+        "isBucketed": False,
+        "scale": "ratio",
+        "sourceField": field,
+        "params": {"emptyAsNull": True},
+    }
+
+
+def run_objects(runs_index: str) -> list[dict[str, Any]]:
+    """The run ledger in Kibana: a data view and a chart of run outcomes over time."""
+    dv = data_view_id(runs_index)
+    data_view = _obj(
+        "index-pattern",
+        dv,
+        {"title": runs_index, "name": f"Warta runs ({runs_index})", "timeFieldName": "finished_at"},
+        [],
+    )
+    columns = {
+        "date": {
+            "label": "Run finished",
+            "customLabel": True,
+            "dataType": "date",
+            "operationType": "date_histogram",
+            "isBucketed": True,
+            "scale": "interval",
+            "sourceField": "finished_at",
+            "params": {"interval": "auto", "includeEmptyRows": False, "dropPartials": False},
+        },
+        "indexed": _sum("indexed", "Indexed"),
+        "duplicates": _sum("duplicates", "Duplicates"),
+        "quarantined": _sum("quarantined", "Quarantined"),
+        "skipped": _sum("skipped", "Skipped"),
+    }
+    visualization = {
+        "preferredSeriesType": "bar_stacked",
+        "legend": {"isVisible": True, "position": "right"},
+        "layers": [
+            {
+                "layerId": _LAYER,
+                "layerType": "data",
+                "seriesType": "bar_stacked",
+                "xAccessor": "date",
+                "accessors": ["indexed", "duplicates", "quarantined", "skipped"],
+            }
+        ],
+    }
+    chart = _lens(f"{runs_index}-outcomes", "Run outcomes over time", "lnsXY", columns, visualization, dv)
+    return [data_view, chart]
+
+
+def saved_objects(index_name: str, runs_index: str = "warta-runs") -> list[dict[str, Any]]:
     """Everything Warta ships for Kibana, for an index (alias) name; dependencies first."""
     dv = data_view_id(index_name)
     data_view = _obj(
@@ -202,20 +257,27 @@ def saved_objects(index_name: str) -> list[dict[str, Any]]:
         _donut(f"{index_name}-sources", "Sources", "source", dv),
         _donut(f"{index_name}-languages", "Languages", "language", dv),
     ]
-    # (x, y, w, h) on Kibana's 48-column grid.
-    layout = [
-        (0, 0, 48, 12),
-        (0, 12, 16, 15),
-        (16, 12, 16, 15),
-        (32, 12, 16, 15),
-        (0, 27, 24, 12),
-        (24, 27, 24, 12),
+    runs = run_objects(runs_index)
+    # (x, y, w, h) on Kibana's 48-column grid; the latest articles, then the run outcomes, last.
+    placed = [
+        *zip(
+            charts,
+            [
+                (0, 0, 48, 12),
+                (0, 12, 16, 15),
+                (16, 12, 16, 15),
+                (32, 12, 16, 15),
+                (0, 27, 24, 12),
+                (24, 27, 24, 12),
+            ],
+            strict=True,
+        ),
+        (latest, (0, 39, 48, 18)),
+        (runs[1], (0, 57, 48, 12)),
     ]
     panels: list[dict[str, Any]] = []
     references: list[dict[str, str]] = []
-    for number, (chart, (x, y, w, h)) in enumerate(
-        [*zip(charts, layout, strict=True), (latest, (0, 39, 48, 18))], 1
-    ):
+    for number, (chart, (x, y, w, h)) in enumerate(placed, 1):
         panel = str(number)
         panels.append(
             {
@@ -246,7 +308,7 @@ def saved_objects(index_name: str) -> list[dict[str, Any]]:
         },
         references,
     )
-    return [data_view, latest, *charts, dashboard]
+    return [data_view, runs[0], latest, *charts, runs[1], dashboard]
 
 
 def to_ndjson(objects: list[dict[str, Any]]) -> str:
@@ -254,10 +316,12 @@ def to_ndjson(objects: list[dict[str, Any]]) -> str:
     return "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects)
 
 
-def fields_used(objects: list[dict[str, Any]]) -> set[str]:
-    """Every index field the saved objects refer to (for checking against the mapping)."""
+def fields_used(objects: list[dict[str, Any]], data_view: str) -> set[str]:
+    """Every index field the saved objects of one data view refer to (to check against its mapping)."""
     used: set[str] = set()
     for obj in objects:
+        if obj["id"] != data_view and data_view not in {r["id"] for r in obj["references"]}:
+            continue
         attributes = obj["attributes"]
         if obj["type"] == "index-pattern":
             used.add(attributes["timeFieldName"])

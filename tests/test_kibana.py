@@ -63,7 +63,7 @@ def test_ndjson_has_the_shape_kibana_imports() -> None:
     dashboard = next(o for o in objects if o["type"] == "dashboard")
     panels = json.loads(dashboard["attributes"]["panelsJSON"])
     refs = {r["name"]: r for r in dashboard["references"]}
-    assert len(panels) == 7
+    assert len(panels) == 8
     for panel in panels:
         ref = refs[f"{panel['panelIndex']}:{panel['panelRefName']}"]
         assert ref["type"] == panel["type"]
@@ -85,12 +85,35 @@ def _mapped_fields(properties: dict[str, Any], prefix: str = "") -> Iterator[str
         yield from (f"{prefix}{name}.{sub}" for sub in spec.get("fields", {}))
 
 
-def test_every_field_used_exists_in_the_real_index_mapping(es_client: Elasticsearch, index_name: str) -> None:
-    concrete = index.ensure_index(es_client, index_name)
+def test_every_field_used_exists_in_the_real_index_mapping(
+    es_client: Elasticsearch,
+    index_name: str,
+    seeds_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline.kibana import data_view_id
+    from pipeline.run import run_all
+    from pipeline.settings import get_settings
+
+    runs = f"{index_name}-runs"
+    monkeypatch.setenv("WARTA_RUNS_INDEX", runs)
+    run_all(
+        [seeds_dir], tmp_path / "run", get_settings(), index_name=index_name, workers=1
+    )  # both indices real
+    objects = saved_objects(index_name, runs)
+    concrete = index.current_index(es_client, index_name)
+    assert concrete is not None
     mapping = es_client.indices.get_mapping(index=index_name)[concrete]["mappings"]
     fields = set(_mapped_fields(mapping["properties"]))
-    used = fields_used(saved_objects(index_name))
+    used = fields_used(objects, data_view_id(index_name))
     assert used and used <= fields, f"not in the mapping: {used - fields}"
+    run_fields = set(
+        _mapped_fields(es_client.indices.get_mapping(index=runs)[runs]["mappings"]["properties"])
+    )
+    used_by_runs = fields_used(objects, data_view_id(runs))
+    es_client.indices.delete(index=runs)
+    assert {"finished_at", "indexed", "quarantined"} <= used_by_runs <= run_fields
     assert mapping["properties"]["published_at"]["type"] == "date"
     for facet in ("persons", "organisations", "locations", "source", "language", "domain", "story_id"):
         assert mapping["properties"][facet]["type"] == "keyword"
@@ -140,7 +163,7 @@ def fake_kibana() -> Iterator[str]:
 def test_import_waits_for_kibana_then_overwrites(fake_kibana: str) -> None:
     naps: list[float] = []
     answer = import_saved_objects(Settings(kibana_url=fake_kibana), saved_objects("news"), sleep=naps.append)
-    assert answer["successCount"] == 9 and len(naps) == 2
+    assert answer["successCount"] == 11 and len(naps) == 2
     state = _FakeKibana.state
     assert state["path"] == "/api/saved_objects/_import?overwrite=true" and state["xsrf"] == "warta"
     assert b'filename="warta.ndjson"' in state["body"] and b'"title": "news"' in state["body"]
