@@ -68,7 +68,7 @@ def test_elasticsearch_lost_mid_load_fails_cleanly_and_a_rerun_is_exact(
     for batch in batches:
         step_process(seeded, batch, settings)
     articles = [a for b in batches for a in read_jsonl(seeded / "tagged" / f"{b}.jsonl", TaggedArticle)]
-    total = 30_000
+    total = 12_000
     folder = tmp_path / "run"
     _run_folder(articles, folder, total)
     name = "warta-fault-outage"
@@ -86,7 +86,7 @@ def test_elasticsearch_lost_mid_load_fails_cleanly_and_a_rerun_is_exact(
     loader = threading.Thread(target=load)
     loader.start()
     deadline = time.monotonic() + 120
-    while _indexing_total(client, name) < 3000 and loader.is_alive() and time.monotonic() < deadline:
+    while _indexing_total(client, name) < 1500 and loader.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert loader.is_alive(), "the load finished before the outage could happen"
     es_local.stop(settings)  # the node goes away in the middle of the bulk load
