@@ -19,7 +19,7 @@ from elasticsearch import Elasticsearch
 
 from pipeline import es_local, index
 from pipeline.records import Interval, TaggedArticle
-from pipeline.run import run_sources, step_index, step_process, step_sources
+from pipeline.run import run_all, run_sources, step_index, step_process, step_sources
 from pipeline.settings import Settings, get_settings
 from pipeline.staging import read_jsonl, write_jsonl
 
@@ -162,3 +162,39 @@ def test_same_and_overlapping_intervals_leave_no_duplicates(
     urls = [h["_source"]["url"] for h in es_client.search(index=index_name, size=50)["hits"]["hits"]]
     assert len(urls) == len(set(urls)) == 2
     assert json.loads((tmp_path / "run2" / "report.json").read_text())["skipped"] == 2
+
+
+def test_elasticsearch_answering_429_is_retried_then_fails_loudly(
+    es_node: str, seeds_dir: Path, tmp_path: Path
+) -> None:
+    """A node whose indexing-pressure limit is tiny answers every bulk with 429 (queue full): the
+    loader backs off and retries, and when the budget is spent the load fails with the reason;
+    nothing is reported as indexed."""
+    settings = get_settings().model_copy(
+        update={"es_url": "http://127.0.0.1:9264", "bulk_retry_budget_s": 2.0}
+    )
+    config = es_local.node_paths(settings).base / "home" / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "elasticsearch.yml").write_text("indexing_pressure.memory.limit: 64b\n")
+    es_local.start(settings)
+    try:
+        report = run_all(
+            [seeds_dir], tmp_path / "ok", get_settings(), index_name="warta-fault-429", workers=1
+        )
+        folder = tmp_path / "run"
+        step_sources(folder, [seeds_dir], settings)
+        for batch in sorted(p.stem for p in (folder / "raw").glob("*.jsonl")):
+            step_process(folder, batch, settings)
+        with pytest.raises(index.LoadError, match="429"):
+            step_index(folder, settings, "warta-fault-429")
+        assert not (folder / "index.json").exists()
+        client = index.connect(settings)
+        assert client.count(index="warta-fault-429")["count"] == 0
+        client.close()
+        assert report["indexed"] == 9  # the same inputs load on a node with room
+    finally:
+        es_local.stop(settings)
+        shutil.rmtree(es_local.node_paths(settings).base, ignore_errors=True)
+        client = index.connect(get_settings())
+        index.drop(client, "warta-fault-429")
+        client.close()
