@@ -81,6 +81,16 @@ class _Refused(Exception):
         self.status = status
 
 
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    """What one fetch asks for: the host delay, the validators of the last fetch, HTML only?"""
+
+    delay: float | None
+    etag: str | None
+    last_modified: str | None
+    html_only: bool
+
+
 @dataclass
 class _Host:
     """Per-host politeness: robots rules, the time the next request may start, a concurrency cap."""
@@ -133,32 +143,30 @@ class Fetcher:
         host_delay_s: float | None = None,
     ) -> FetchResult:
         """An article page: HTML only (anything else is skipped with its type), decoded to text."""
-        result = self._fetch(url, etag, last_modified, host_delay_s, html_only=True)
+        result = self._fetch(url, _Ask(host_delay_s, etag, last_modified, html_only=True))
         if result.outcome == "ok":
             result.text = decode_html(result.data, result.content_type)
         return result
 
     def fetch_document(self, url: str, host_delay_s: float | None = None) -> FetchResult:
         """A feed, sitemap or robots file: raw bytes, any content type."""
-        return self._fetch(url, None, None, host_delay_s, html_only=False)
+        return self._fetch(url, _Ask(host_delay_s, None, None, html_only=False))
 
     # -- the request loop ---------------------------------------------------------------------------
 
-    def _fetch(
-        self, url: str, etag: str | None, last_modified: str | None, delay: float | None, html_only: bool
-    ) -> FetchResult:
+    def _fetch(self, url: str, ask: _Ask) -> FetchResult:
         result = FetchResult(url=url, outcome="failed")
         current = url
         try:
             for _hop in range(self.settings.fetch_max_redirects + 1):
                 self._check_url(current)
-                host = self._host(current, delay)
+                host = self._host(current, ask.delay)
                 rules = host.robots
                 if host.robots_refusal:
                     raise _Refused("skipped", host.robots_refusal)
                 if rules is not None and not rules.can_fetch(current, self.settings.fetch_robots_token):
                     raise _Refused("skipped", f"disallowed by robots.txt: {current}")
-                response = self._with_retries(current, host, delay, etag, last_modified, html_only, result)
+                response = self._with_retries(current, host, ask, result)
                 if response.location is not None:
                     current = response.location
                     continue
@@ -170,16 +178,7 @@ class Fetcher:
             result.final_url = current
             return result
 
-    def _with_retries(
-        self,
-        url: str,
-        host: _Host,
-        delay: float | None,
-        etag: str | None,
-        last_modified: str | None,
-        html_only: bool,
-        result: FetchResult,
-    ) -> FetchResult:
+    def _with_retries(self, url: str, host: _Host, ask: _Ask, result: FetchResult) -> FetchResult:
         settings = self.settings
 
         def wait(state: RetryCallState) -> float:
@@ -198,28 +197,19 @@ class Fetcher:
             retry_error_callback=lambda state: _exhausted(state),
             reraise=False,
         )
-        answer: FetchResult = retrying(self._once, url, host, delay, etag, last_modified, html_only, result)
+        answer: FetchResult = retrying(self._once, url, host, ask, result)
         return answer
 
-    def _once(
-        self,
-        url: str,
-        host: _Host,
-        delay: float | None,
-        etag: str | None,
-        last_modified: str | None,
-        html_only: bool,
-        result: FetchResult,
-    ) -> FetchResult:
+    def _once(self, url: str, host: _Host, ask: _Ask, result: FetchResult) -> FetchResult:
         """One request; returns ``result`` filled in (or a retryable status), raises _Refused."""
         result.attempts += 1
-        headers = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"} if html_only else {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        headers = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"} if ask.html_only else {}
+        if ask.etag:
+            headers["If-None-Match"] = ask.etag
+        if ask.last_modified:
+            headers["If-Modified-Since"] = ask.last_modified
         with host.slots:
-            self._wait_turn(host, delay)
+            self._wait_turn(host, ask.delay)
             with self.client.stream("GET", url, headers=headers) as response:
                 self._check_peer(response, url)
                 result.status = response.status_code
@@ -241,13 +231,13 @@ class Fetcher:
                         "not_modified",
                         "unchanged since the last fetch (HTTP 304)",
                     )
-                    result.etag, result.last_modified = etag, last_modified
+                    result.etag, result.last_modified = ask.etag, ask.last_modified
                     return result
                 if response.status_code >= 400:
                     raise _Refused("failed", f"HTTP {response.status_code}", response.status_code)
                 content_type = response.headers.get("content-type", "")
                 media = content_type.split(";", 1)[0].strip().lower()
-                if html_only and media and media not in HTML_TYPES:
+                if ask.html_only and media and media not in HTML_TYPES:
                     raise _Refused("skipped", f"not HTML: {media}", response.status_code)
                 result.content_type = content_type or None
                 result.data = self._read_capped(response, url)

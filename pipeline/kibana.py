@@ -60,6 +60,19 @@ def _count() -> dict[str, Any]:
     }
 
 
+def _date_histogram(field: str, label: str, empty_rows: bool) -> dict[str, Any]:
+    return {
+        "label": label,
+        "customLabel": True,
+        "dataType": "date",
+        "operationType": "date_histogram",
+        "isBucketed": True,
+        "scale": "interval",
+        "sourceField": field,
+        "params": {"interval": "auto", "includeEmptyRows": empty_rows, "dropPartials": False},
+    }
+
+
 def _terms(field: str, label: str, size: int) -> dict[str, Any]:
     return {
         "label": label,
@@ -154,16 +167,7 @@ def _over_time(obj_id: str, dv: str) -> dict[str, Any]:
         ],
     }
     columns = {
-        "date": {
-            "label": "Published",
-            "customLabel": True,
-            "dataType": "date",
-            "operationType": "date_histogram",
-            "isBucketed": True,
-            "scale": "interval",
-            "sourceField": TIME_FIELD,
-            "params": {"interval": "auto", "includeEmptyRows": True, "dropPartials": False},
-        },
+        "date": _date_histogram(TIME_FIELD, "Published", empty_rows=True),
         "count": _count(),
     }
     return _lens(obj_id, "Articles over time", "lnsXY", columns, visualization, dv)
@@ -195,16 +199,7 @@ def run_objects(runs_index: str) -> list[dict[str, Any]]:
         [],
     )
     columns = {
-        "date": {
-            "label": "Run finished",
-            "customLabel": True,
-            "dataType": "date",
-            "operationType": "date_histogram",
-            "isBucketed": True,
-            "scale": "interval",
-            "sourceField": "finished_at",
-            "params": {"interval": "auto", "includeEmptyRows": False, "dropPartials": False},
-        },
+        "date": _date_histogram("finished_at", "Run finished", empty_rows=False),
         "indexed": _sum("indexed", "Indexed"),
         "duplicates": _sum("duplicates", "Duplicates"),
         "quarantined": _sum("quarantined", "Quarantined"),
