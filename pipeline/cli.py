@@ -343,6 +343,24 @@ def eval_ner(
     typer.echo(json.dumps(evaluate_ner(conll, model or get_settings().ner_model, chosen)))
 
 
+@eval_app.command("extraction")
+def eval_extraction(
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="Zyte layout (html/<id>.html.gz + ground_truth.json) or trafilatura-eval layout."
+        ),
+    ],
+    baseline: Annotated[
+        bool, typer.Option(help="Also run trafilatura's defaults on the same pages.")
+    ] = False,
+) -> None:
+    """Score the cleaning stage on gold pages; one JSON line (shingle P/R/F1 or snippet shares, pages/s)."""
+    from pipeline.evaluation import evaluate_extraction
+
+    typer.echo(json.dumps(evaluate_extraction(folder, baseline=baseline)))
+
+
 @overload
 def _utc(value: datetime) -> datetime: ...
 @overload
