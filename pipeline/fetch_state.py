@@ -115,10 +115,6 @@ class FetchStateStore:
         self.client.indices.refresh(index=self.index)
         return written
 
-    def source(self, name: str) -> SourceState | None:
-        doc = self.client.options(ignore_status=404).get(index=self.index, id=f"source:{name}")
-        return SourceState.model_validate(_without(doc["_source"], "kind")) if doc.get("found") else None
-
 
 def _without(doc: dict[str, Any], *fields: str) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in fields}

@@ -47,17 +47,22 @@ def _obj(
     }
 
 
-def _count() -> dict[str, Any]:
+def _metric(operation: str, field: str, label: str) -> dict[str, Any]:
+    """A number column: ``count`` of records (field ``___records___``) or ``sum`` of a field."""
     return {
-        "label": "Articles",
+        "label": label,
         "customLabel": True,
         "dataType": "number",
-        "operationType": "count",
+        "operationType": operation,
         "isBucketed": False,
         "scale": "ratio",
-        "sourceField": "___records___",
+        "sourceField": field,
         "params": {"emptyAsNull": True},
     }
+
+
+def _count() -> dict[str, Any]:
+    return _metric("count", "___records___", "Articles")
 
 
 def _date_histogram(field: str, label: str, empty_rows: bool) -> dict[str, Any]:
@@ -114,21 +119,26 @@ def _lens(
     return _obj("lens", obj_id, attributes, references)
 
 
-def _top_bar(obj_id: str, title: str, field: str, dv: str, size: int = 15) -> dict[str, Any]:
-    visualization = {
-        "preferredSeriesType": "bar_horizontal",
-        "legend": {"isVisible": False, "position": "right"},
-        "valueLabels": "show",
+def _xy(series: str, x: str, accessors: list[str], legend: bool, **extra: Any) -> dict[str, Any]:
+    """An XY (bar) chart of one layer: ``x`` column on the category axis, ``accessors`` as series."""
+    return {
+        "preferredSeriesType": series,
+        "legend": {"isVisible": legend, "position": "right"},
+        **extra,
         "layers": [
             {
                 "layerId": _LAYER,
                 "layerType": "data",
-                "seriesType": "bar_horizontal",
-                "xAccessor": "terms",
-                "accessors": ["count"],
+                "seriesType": series,
+                "xAccessor": x,
+                "accessors": accessors,
             }
         ],
     }
+
+
+def _top_bar(obj_id: str, title: str, field: str, dv: str, size: int = 15) -> dict[str, Any]:
+    visualization = _xy("bar_horizontal", "terms", ["count"], legend=False, valueLabels="show")
     columns = {"terms": _terms(field, title, size), "count": _count()}
     return _lens(obj_id, title, "lnsXY", columns, visualization, dv)
 
@@ -153,19 +163,7 @@ def _donut(obj_id: str, title: str, field: str, dv: str) -> dict[str, Any]:
 
 
 def _over_time(obj_id: str, dv: str) -> dict[str, Any]:
-    visualization = {
-        "preferredSeriesType": "bar_stacked",
-        "legend": {"isVisible": False, "position": "right"},
-        "layers": [
-            {
-                "layerId": _LAYER,
-                "layerType": "data",
-                "seriesType": "bar_stacked",
-                "xAccessor": "date",
-                "accessors": ["count"],
-            }
-        ],
-    }
+    visualization = _xy("bar_stacked", "date", ["count"], legend=False)
     columns = {
         "date": _date_histogram(TIME_FIELD, "Published", empty_rows=True),
         "count": _count(),
@@ -177,16 +175,7 @@ LATEST_COLUMNS = ["title", "source", "language", "persons", "organisations", "lo
 
 
 def _sum(field: str, label: str) -> dict[str, Any]:
-    return {
-        "label": label,
-        "customLabel": True,
-        "dataType": "number",
-        "operationType": "sum",
-        "isBucketed": False,
-        "scale": "ratio",
-        "sourceField": field,
-        "params": {"emptyAsNull": True},
-    }
+    return _metric("sum", field, label)
 
 
 def run_objects(runs_index: str) -> list[dict[str, Any]]:
@@ -205,19 +194,9 @@ def run_objects(runs_index: str) -> list[dict[str, Any]]:
         "quarantined": _sum("quarantined", "Quarantined"),
         "skipped": _sum("skipped", "Skipped"),
     }
-    visualization = {
-        "preferredSeriesType": "bar_stacked",
-        "legend": {"isVisible": True, "position": "right"},
-        "layers": [
-            {
-                "layerId": _LAYER,
-                "layerType": "data",
-                "seriesType": "bar_stacked",
-                "xAccessor": "date",
-                "accessors": ["indexed", "duplicates", "quarantined", "skipped"],
-            }
-        ],
-    }
+    visualization = _xy(
+        "bar_stacked", "date", ["indexed", "duplicates", "quarantined", "skipped"], legend=True
+    )
     chart = _lens(f"{runs_index}-outcomes", "Run outcomes over time", "lnsXY", columns, visualization, dv)
     return [data_view, chart]
 

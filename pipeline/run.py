@@ -308,7 +308,7 @@ def step_plan_fetch(run_dir: Path, settings: Settings) -> list[str]:
                     "content_sha": state.content_sha,
                 }
             )
-        by_host[urlsplit(candidate.url).netloc.lower()].append(candidate)
+        by_host[_host_key(candidate)].append(candidate)
     # A re-planned run may group hosts differently: nothing from an earlier plan may linger.
     for pattern in _FETCH_OUTPUTS:
         _remove(run_dir, pattern)
@@ -329,6 +329,11 @@ def step_plan_fetch(run_dir: Path, settings: Settings) -> list[str]:
     return names
 
 
+def _host_key(candidate: Candidate) -> str:
+    """The politeness unit: fetch batches never split a host, a batch fetches hosts in parallel."""
+    return urlsplit(candidate.url).netloc.lower()
+
+
 def _reject_candidate(candidate: Candidate, stage: str, outcome: str, reason: str) -> Rejection:
     return Rejection(input_id=candidate.url, stage=stage, outcome=outcome, reason=reason)  # type: ignore[arg-type]
 
@@ -342,7 +347,7 @@ def step_fetch(run_dir: Path, batch: str, settings: Settings) -> list[str]:
     candidates = list(read_jsonl(run_dir / "fetch" / f"{batch}.jsonl", Candidate))
     by_host: dict[str, list[int]] = defaultdict(list)
     for position, candidate in enumerate(candidates):
-        by_host[urlsplit(candidate.url).netloc.lower()].append(position)
+        by_host[_host_key(candidate)].append(position)
     results: list[FetchResult | None] = [None] * len(candidates)
 
     with Fetcher(settings) as fetcher:
