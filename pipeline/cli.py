@@ -6,13 +6,16 @@ import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, overload
+from typing import TYPE_CHECKING, Annotated, overload
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from pipeline.settings import PROJECT_ROOT, get_settings
+
+if TYPE_CHECKING:
+    from pipeline.deadletter import DeadLetter
 
 app = typer.Typer(
     help="Warta: news articles into an entity-tagged Elasticsearch index.", no_args_is_help=True
@@ -30,6 +33,10 @@ KIBANA_FILE = PROJECT_ROOT / "kibana" / "warta.ndjson"
 app.add_typer(es_app, name="es")
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
+deadletter_app = typer.Typer(
+    help="Quarantined inputs (WARTA_DEAD_LETTER_INDEX): inspect and replay.", no_args_is_help=True
+)
+app.add_typer(deadletter_app, name="deadletter")
 
 console = Console(stderr=True)
 DEFAULT_NER_DATA = PROJECT_ROOT.parent / "shared" / "data" / "ner"
@@ -251,6 +258,96 @@ def index_status(
         info["current"] is not None and info["mapping_version"] != info["code_mapping_version"]
     )
     typer.echo(json.dumps(info))
+
+
+def _letters(
+    ids: list[str] | None, status: str | None, stage: str | None, reason: str | None
+) -> list[DeadLetter]:
+    from pipeline import deadletter
+    from pipeline import index as es_index
+
+    settings = get_settings()
+    if status not in (None, "open", "resolved", "all"):
+        raise typer.BadParameter("--status is open, resolved or all")
+    client = es_index.connect(settings)
+    try:
+        return deadletter.search(
+            client,
+            settings.dead_letter_index,
+            status=None if status == "all" else status,  # type: ignore[arg-type]
+            stage=stage,
+            reason=reason,
+            ids=[deadletter.letter_id(i) if not _is_letter_id(i) else i for i in ids] if ids else None,
+        )
+    finally:
+        client.close()
+
+
+def _is_letter_id(value: str) -> bool:
+    return len(value) == 40 and all(ch in "0123456789abcdef" for ch in value)
+
+
+StatusOption = Annotated[str, typer.Option(help="open, resolved or all.")]
+StageOption = Annotated[str | None, typer.Option(help="Only this stage (sources, fetch, clean, index...).")]
+ReasonOption = Annotated[str | None, typer.Option(help="Only letters whose reason has these words.")]
+
+
+@deadletter_app.command("list")
+def deadletter_list(
+    status: StatusOption = "open", stage: StageOption = None, reason: ReasonOption = None
+) -> None:
+    """One JSON line per dead letter (newest first), without the kept raw input."""
+    for letter in _letters(None, status, stage, reason):
+        typer.echo(json.dumps({"id": letter.id, **letter.model_dump(mode="json", exclude={"raw"})}))
+
+
+@deadletter_app.command("show")
+def deadletter_show(
+    ids: Annotated[list[str], typer.Argument(help="Letter ids or input ids.")],
+) -> None:
+    """The full dead letters, kept raw input included, as JSON."""
+    letters = _letters(ids, "all", None, None)
+    if not letters:
+        console.print("[red]no such dead letter[/red]")
+        raise typer.Exit(1)
+    for letter in letters:
+        typer.echo(json.dumps({"id": letter.id, **letter.model_dump(mode="json")}, ensure_ascii=False))
+
+
+@deadletter_app.command("replay")
+def deadletter_replay(
+    ids: Annotated[list[str] | None, typer.Argument(help="Letter ids or input ids.")] = None,
+    all_open: Annotated[
+        bool, typer.Option("--all", help="Every open letter (with --stage/--reason).")
+    ] = False,
+    stage: StageOption = None,
+    reason: ReasonOption = None,
+    index: Annotated[str | None, typer.Option(help="Index name (default: WARTA_INDEX).")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Staging folder name (default: a timestamp).")] = None,
+) -> None:
+    """Run open dead letters through the pipeline again and print the run report as JSON.
+
+    Letters whose input is now indexed (or a duplicate, or skipped) are resolved; the rest stay
+    open with their new reason. Fix the cause first (a setting, the code, the file).
+    """
+    from pipeline.run import ReconciliationError, SourcesFailedError, replay
+    from pipeline.staging import run_dir
+
+    if bool(ids) == all_open:
+        raise typer.BadParameter("give letter ids or --all")
+    letters = _letters(ids, "open", stage, reason)
+    if not letters:
+        console.print("nothing to replay")
+        return
+    settings = get_settings()
+    name = run_id or "replay-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    folder = run_dir(settings.staging_dir / "cli", name)
+    try:
+        result = replay(letters, folder, settings, index_name=index)
+    except (ReconciliationError, SourcesFailedError) as err:
+        console.print(f"[red]{err}[/red] (report: {folder / 'report.json'})")
+        raise typer.Exit(1) from err
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 
 @kibana_app.command("export")

@@ -30,11 +30,10 @@ from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from charset_normalizer import from_bytes
 from protego import Protego
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, retry_if_result, stop_after_attempt
-from w3lib.encoding import html_to_unicode
 
+from pipeline import encoding
 from pipeline.settings import Settings
 
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
@@ -408,15 +407,6 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def decode_html(data: bytes, content_type: str | None) -> str:
-    """Bytes to text like a browser: BOM, HTTP charset, <meta> charset, then detection, then UTF-8.
-
-    Detection (charset-normalizer) only runs for pages that declare nothing, which among
-    Indonesian sites is mostly old windows-1252 / ISO-8859-1 pages.
-    """
-
-    def detect(body: bytes) -> str | None:
-        best = from_bytes(body[:65536]).best()
-        return best.encoding if best else None
-
-    _encoding, text = html_to_unicode(content_type, data, auto_detect_fun=detect)
-    return text
+    """Bytes to text: BOM, valid UTF-8, mixed UTF-8, declared charset, windows-1252 (see
+    ``pipeline.encoding``)."""
+    return encoding.decode(data, content_type)

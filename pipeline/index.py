@@ -66,7 +66,7 @@ def _text(max_keyword: int | None = None) -> dict[str, Any]:
 _KEYWORD = {"type": "keyword", "ignore_above": 512}
 
 # Bump when the mapping or analysis changes; `warta index status` then says a reindex is due.
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
@@ -81,6 +81,7 @@ MAPPINGS: dict[str, Any] = {
         "minhash": {"type": "keyword", "index": False, "doc_values": False},  # the sketch, base64
         "source": _KEYWORD,
         "site_name": _KEYWORD,
+        "image": {"type": "keyword", "ignore_above": 2048},
         "authors": _KEYWORD,
         "language": _KEYWORD,
         "published_at": {"type": "date"},
@@ -167,6 +168,8 @@ def ensure_index(client: Elasticsearch, name: str) -> str:
     install_templates(client, name)
     current = current_index(client, name)
     if current is not None:
+        if mapping_version(client, current) < MAPPING_VERSION:
+            _add_new_fields(client, current)
         return current
     if client.indices.exists(index=name):
         raise IndexLayoutError(
@@ -177,6 +180,23 @@ def ensure_index(client: Elasticsearch, name: str) -> str:
     new = f"{name}-v{(_version_of(name, existing[-1]) or 0) + 1 if existing else 1}"
     client.indices.create(index=new, aliases={name: {}, write_alias(name): {"is_write_index": True}})
     return new
+
+
+def _add_new_fields(client: Elasticsearch, index: str) -> None:
+    """Bring an older index up to the code's mapping in place when the change only adds fields
+    (new fields apply to documents written from now on); anything else needs ``warta reindex``."""
+    from elasticsearch import BadRequestError
+
+    try:
+        client.indices.put_mapping(
+            index=index, properties=MAPPINGS["properties"], meta=MAPPINGS["_meta"], dynamic="strict"
+        )
+    except BadRequestError as err:
+        raise IndexLayoutError(
+            f"{index} has mapping version {mapping_version(client, index)} and the code "
+            f"{MAPPING_VERSION}, and the change is more than new fields ({err.message}): run "
+            "`warta reindex` to move to a new version"
+        ) from err
 
 
 def mapping_version(client: Elasticsearch, index: str) -> int:

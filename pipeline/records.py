@@ -53,6 +53,7 @@ class RawArticle(BaseModel):
     title: str | None = None
     published_at: datetime | None = None
     language: str | None = None  # a hint from the input; detection runs when it is absent
+    date_hint: datetime | None = None  # a feed's or sitemap's date, used when the page has none
 
 
 class Article(BaseModel):
@@ -66,7 +67,8 @@ class Article(BaseModel):
     body: str
     authors: list[str] = Field(default_factory=list)
     site_name: str | None = None
-    published_at: datetime | None = None
+    published_at: datetime | None = None  # with time and UTC offset where the page gives them
+    image: str | None = None  # the lead image (og:image and the like)
     language: str
     ingested_at: datetime
 

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, TypeAdapter
@@ -45,6 +45,9 @@ from pipeline.records import Article, Candidate, Interval, RawArticle, Rejection
 from pipeline.settings import Settings
 from pipeline.sources_file import LocalSource, Source, WebSource, local_sources
 from pipeline.staging import read_jsonl, write_jsonl
+
+if TYPE_CHECKING:
+    from pipeline.deadletter import DeadLetter
 
 T = TypeVar("T", bound=BaseModel)
 # Fork (Linux) lets workers share the model loaded by the parent; elsewhere the default context.
@@ -63,6 +66,7 @@ _FETCH_OUTPUTS = (
     "counts/web-*",
     "rejected/fetch.*",
     "timings/fetch.*",
+    "deadletter/process.web-*",
 )
 _RUN_OUTPUTS = (
     *_FETCH_OUTPUTS,
@@ -71,6 +75,7 @@ _RUN_OUTPUTS = (
     "counts/*",
     "candidates/*",
     "rejected/*",
+    "deadletter/*",
     "sources-status/*",
     "timings/*",
     "index.json",
@@ -393,6 +398,7 @@ def step_fetch(run_dir: Path, batch: str, settings: Settings) -> list[str]:
                     content=result.text,
                     url=result.final_url or candidate.url,
                     published_at=None,
+                    date_hint=candidate.date,
                     language=candidate.language,
                 )
             )
@@ -424,13 +430,19 @@ def step_fetch(run_dir: Path, batch: str, settings: Settings) -> list[str]:
 def step_process(run_dir: Path, batch: str, settings: Settings) -> dict[str, int]:
     """Clean and tag one batch: raw/<batch>.jsonl -> tagged/<batch>.jsonl."""
     rejected: list[Rejection] = []
-    raw = read_jsonl(run_dir / "raw" / f"{batch}.jsonl", RawArticle)
-    cleaned: Iterator[Article] = _split(_clean_within_budget(raw, settings), rejected)
+    raws = list(read_jsonl(run_dir / "raw" / f"{batch}.jsonl", RawArticle))
+    cleaned: Iterator[Article] = _split(_clean_within_budget(raws, settings), rejected)
     (run_dir / "tagged").mkdir(parents=True, exist_ok=True)
     passed = write_jsonl(
         run_dir / "tagged" / f"{batch}.jsonl", enrich.tag_articles(cleaned, settings.ner_model)
     )
     _write_rejected(run_dir, f"process.{batch}", rejected)
+    # The raw input of every quarantined article, for its dead-letter record (see report).
+    (run_dir / "deadletter").mkdir(parents=True, exist_ok=True)
+    quarantined = {r.input_id for r in rejected}
+    write_jsonl(
+        run_dir / "deadletter" / f"process.{batch}.jsonl", [r for r in raws if r.input_id in quarantined]
+    )
     return {"passed": passed, **_tally(rejected)}
 
 
@@ -531,6 +543,7 @@ def step_index(
             )
         _write_rejected(run_dir, "dedup", duplicates)
         _write_rejected(run_dir, "index", result.rejected)
+        _keep_raw_inputs(run_dir, "index", {r.input_id for r in result.rejected})
         # Pages whose document Elasticsearch refused are not recorded: the next run fetches them again.
         refused = {r.input_id for r in result.rejected}
         pages = [
@@ -564,6 +577,18 @@ def step_index(
         {"index": name, "concrete_index": concrete, **counts, "fetch_states_recorded": recorded},
     )
     return {**counts, "duplicate": len(duplicates), "quarantined": len(result.rejected)}
+
+
+def _keep_raw_inputs(run_dir: Path, name: str, input_ids: set[str]) -> None:
+    """deadletter/<name>.jsonl: the raw inputs of these ids, for their dead-letter records."""
+    kept = [
+        raw
+        for batch in (raw_batches(run_dir) if input_ids else [])
+        for raw in read_jsonl(run_dir / "raw" / f"{batch}.jsonl", RawArticle)
+        if raw.input_id in input_ids
+    ]
+    (run_dir / "deadletter").mkdir(parents=True, exist_ok=True)
+    write_jsonl(run_dir / "deadletter" / f"{name}.jsonl", kept)
 
 
 def _source_status(run_dir: Path) -> dict[str, dict[str, Any]]:
@@ -604,6 +629,7 @@ def report(run_dir: Path, settings: Settings | None = None, run_id: str | None =
     (run_dir / "report.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     if settings is not None:
         _record_in_ledger(run_dir, summary, rejections, statuses, settings, run_id or run_dir.name)
+        _record_dead_letters(run_dir, rejections, settings, run_id or run_dir.name)
     if not summary["reconciled"]:
         raise ReconciliationError(
             f"run {run_dir.name}: {summary['inputs']} inputs but {accounted} accounted for "
@@ -614,6 +640,21 @@ def report(run_dir: Path, settings: Settings | None = None, run_id: str | None =
         listed = "; ".join(f"{name}: {reason}" for name, reason in failed_sources.items())
         raise SourcesFailedError(f"run {run_dir.name}: {len(failed_sources)} source(s) failed: {listed}")
     return summary
+
+
+def _record_dead_letters(run_dir: Path, rejections: list[Rejection], settings: Settings, run_id: str) -> None:
+    from pipeline import deadletter
+
+    raws = {
+        raw.input_id: raw
+        for path in sorted((run_dir / "deadletter").glob("*.jsonl"))
+        for raw in read_jsonl(path, RawArticle)
+    }
+    client = index.connect(settings)
+    try:
+        deadletter.record(client, settings.dead_letter_index, rejections, raws, run_id)
+    finally:
+        client.close()
 
 
 def _record_in_ledger(
@@ -699,3 +740,91 @@ def run_all(
 ) -> dict[str, Any]:
     """Local files or folders only: ``run_sources`` over one ``files`` source per path."""
     return run_sources(local_sources(paths), run_dir, settings, None, index_name, on_step, workers)
+
+
+# -- dead letters ----------------------------------------------------------------------------------
+
+
+def _local_input(input_id: str) -> Path | None:
+    """The file a local input id names: ``path`` or ``path:line`` (JSON lines, WARC records)."""
+    for candidate in (input_id, input_id.rsplit(":", 1)[0]):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def replay(
+    letters: list[DeadLetter],
+    run_dir: Path,
+    settings: Settings,
+    index_name: str | None = None,
+    workers: int | None = None,
+) -> dict[str, Any]:
+    """Run dead-lettered inputs through the pipeline again, as one ordinary run with a report.
+
+    A letter with its raw article kept is processed from that copy; one without is re-read from
+    its file, or fetched again from its URL. Letters whose input is gone cannot be replayed and
+    are returned under ``not_replayable`` (left open). Afterwards every replayed letter whose
+    input was indexed, found a duplicate or skipped is marked resolved; one quarantined again was
+    already updated by the report (still open, attempts + 1, the new reason).
+    """
+    from pipeline import deadletter
+
+    kept = [letter.raw for letter in letters if letter.raw is not None]
+    files: dict[Path, set[str]] = defaultdict(set)
+    urls: list[str] = []
+    not_replayable: dict[str, str] = {}
+    for letter in letters:
+        if letter.raw is not None:
+            continue
+        path = _local_input(letter.input_id)
+        if path is not None:
+            files[path].add(letter.input_id)
+        elif letter.input_id.startswith(("http://", "https://")):
+            urls.append(letter.input_id)
+        else:
+            not_replayable[letter.input_id] = "raw input not kept, and no such file or URL"
+    web: list[LocalSource | WebSource] = [WebSource(name="replay", kind="urls", urls=urls)] if urls else []
+    step_plan_sources(run_dir, web, None)
+    rejected: list[Rejection] = []
+    # Only the dead-lettered inputs of each file: other lines or records of it are not replayed.
+    wanted = {input_id for ids in files.values() for input_id in ids}
+    from_files = (item for item in sources.read_inputs(list(files)) if item.input_id in wanted)
+    _write_batches(run_dir, "replay", [*kept, *_split(from_files, rejected)], settings.batch_size)
+    _write_rejected(run_dir, "sources.replay", rejected)
+    for name in [s.name for s in web]:
+        step_discover(run_dir, name, settings)
+    for batch in step_plan_fetch(run_dir, settings):
+        step_fetch(run_dir, batch, settings)
+    step_process_all(
+        run_dir, raw_batches(run_dir), settings, workers or settings.workers or os.cpu_count() or 1
+    )
+    step_index(run_dir, settings, index_name)
+    try:
+        summary = report(run_dir, settings)
+    finally:
+        done = _replay_outcomes(run_dir, {letter.input_id for letter in letters} - set(not_replayable))
+        client = index.connect(settings)
+        try:
+            deadletter.resolve(client, settings.dead_letter_index, done)
+        finally:
+            client.close()
+    return {**summary, "resolved": len(done), "not_replayable": not_replayable}
+
+
+def _replay_outcomes(run_dir: Path, replayed: set[str]) -> dict[str, str]:
+    """{input id: indexed | duplicate | skipped} for the replayed inputs that are not quarantined."""
+    outcome = {
+        r.input_id: r.outcome
+        for path in sorted((run_dir / "rejected").glob("*.jsonl"))
+        for r in read_jsonl(path, Rejection)
+    }
+    indexed = {a.input_id for a in _tagged_articles(run_dir)}
+    done: dict[str, str] = {}
+    for input_id in replayed:
+        got = outcome.get(input_id)
+        if got in ("duplicate", "skipped"):
+            done[input_id] = str(got)
+        elif got is None and input_id in indexed:
+            done[input_id] = "indexed"
+    return done

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     es_conn_id: str = "warta_elasticsearch"  # Airflow Connection that overrides the es_* settings
     index: str = "warta-articles"  # the read alias; writes go to "<index>-write"
     runs_index: str = "warta-runs"  # the run ledger: one document per run, for Kibana
+    dead_letter_index: str = "warta-dead-letter"  # quarantined inputs, to inspect and replay
     keep_old_indices: int = 1  # versions kept after `warta reindex` swaps to a new one
 
     # Kibana (saved-objects import)

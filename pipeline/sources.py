@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from trafilatura.utils import decode_file
+from w3lib.encoding import read_bom
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from pipeline import encoding
 from pipeline.fetch import HTML_TYPES, decode_html
 from pipeline.records import RawArticle, Rejection
 
@@ -94,18 +95,13 @@ def read_file(path: Path, source: str) -> Iterator[Item]:
         yield _reject(input_id, "quarantined", f"file too large ({size} bytes > {MAX_FILE_BYTES})")
         return
     data = path.read_bytes()
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data[:8192] and not read_bom(data)[0]:  # UTF-16/32 text has NULs, and a BOM
         yield _reject(input_id, "quarantined", "binary data (NUL bytes), not a text or HTML file")
         return
     if suffix in HTML_SUFFIXES:
-        yield RawArticle(input_id=input_id, source=source, format="html", content=decode_file(data))
+        yield RawArticle(input_id=input_id, source=source, format="html", content=encoding.decode(data))
         return
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        yield _reject(input_id, "quarantined", f"not UTF-8 text: {err.reason} at byte {err.start}")
-        return
-    yield _text_article(input_id, source, text)
+    yield _text_article(input_id, source, encoding.decode(data, html=False))
 
 
 def _text_article(input_id: str, source: str, text: str) -> Item:
@@ -124,9 +120,14 @@ def _text_article(input_id: str, source: str, text: str) -> Item:
 
 def _read_jsonl(path: Path, source: str) -> Iterator[Item]:
     """Line by line, so a corpus file of any size is read in constant memory."""
+    found = False
     with path.open("rb") as handle:
         for line_no, raw_line in enumerate(handle, start=1):
-            yield from _jsonl_line(f"{path}:{line_no}", raw_line, source, first=line_no == 1)
+            for item in _jsonl_line(f"{path}:{line_no}", raw_line, source, first=line_no == 1):
+                found = True
+                yield item
+    if not found:  # the file is an input too: it is accounted for even when it holds no record
+        yield _reject(str(path), "quarantined", "JSON lines file has only blank lines")
 
 
 def _jsonl_line(input_id: str, raw_line: bytes, source: str, first: bool) -> Iterator[Item]:

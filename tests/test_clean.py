@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.clean import clean, detect_language
@@ -45,3 +46,44 @@ def test_language_hint_wins_over_detection() -> None:
     assert isinstance(article, Article) and article.language == "ms"
     assert detect_language(body) == "id"
     assert detect_language("The central bank raised interest rates again on Tuesday.") == "en"
+
+
+_PARAGRAPHS = "".join(
+    f"<p>Paragraf {n}: pemerintah daerah mengumumkan rencana pembangunan jalan dan jembatan baru "
+    f"yang akan menghubungkan desa-desa di pesisir dengan pusat kota dalam dua tahun ke depan.</p>"
+    for n in range(1, 5)
+)
+
+
+def _page(head: str, heading: str = "<h1>Jalan baru untuk pesisir</h1>") -> str:
+    return f"<html><head>{head}</head><body><article>{heading}{_PARAGRAPHS}</article></body></html>"
+
+
+def test_publication_time_keeps_its_utc_offset_and_lead_image_is_kept() -> None:
+    head = (
+        "<title>Jalan baru untuk pesisir</title>"
+        '<meta property="article:published_time" content="2024-05-01T10:30:00+07:00">'
+        '<meta property="og:image" content="https://example.org/img/jalan.jpg">'
+    )
+    article = clean(_raw(_page(head), fmt="html", url="https://example.org/jalan"))
+    assert isinstance(article, Article)
+    assert article.published_at is not None
+    assert article.published_at.isoformat() == "2024-05-01T10:30:00+07:00"
+    assert article.image == "https://example.org/img/jalan.jpg"
+
+
+def test_feed_date_is_a_fallback_only() -> None:
+    hint = datetime(2024, 6, 2, 8, 0, tzinfo=UTC)
+    undated = clean(_raw(_page("<title>Jalan baru</title>"), fmt="html", date_hint=hint))
+    assert isinstance(undated, Article) and undated.published_at == hint
+    head = '<title>Jalan baru</title><meta property="article:published_time" content="2024-05-01T10:30:00Z">'
+    dated = clean(_raw(_page(head), fmt="html", date_hint=hint))
+    assert isinstance(dated, Article) and dated.published_at == datetime(2024, 5, 1, 10, 30, tzinfo=UTC)
+
+
+def test_page_without_any_title_takes_its_first_sentence() -> None:
+    article = clean(_raw(_page("", heading=""), fmt="html"))
+    assert isinstance(article, Article)
+    assert article.title.startswith("Paragraf 1: pemerintah daerah")
+    assert len(article.title) <= 121 and article.title.endswith("\u2026")
+    assert article.published_at is None  # no date anywhere: indexed without one, not invented

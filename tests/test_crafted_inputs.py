@@ -18,7 +18,20 @@ ARTICLE = (
     "Pembangunan akan dimulai bulan depan dan ditargetkan selesai dalam dua tahun. "
 ) * 4
 
+HEADLINES = [f"Harga cabai naik lagi di pasar induk kota nomor {i}" for i in range(60)]
+
 CRAFTED = {
+    # A section front: headlines that link to articles, no article of its own.
+    "section": "<html><head><title>Ekonomi</title></head><body><nav><a href='/'>Beranda</a></nav><main><ul>"
+    + "".join(f"<li><a href='/berita/{i}'>{h}</a></li>" for i, h in enumerate(HEADLINES))
+    + "</ul></main></body></html>",
+    "cards": "<html><head><title>Ekonomi</title></head><body><main>"
+    + "".join(
+        f"<div class='card'><h2><a href='/b/{i}'>{h}</a></h2>"
+        f"<p><a href='/b/{i}'>Baca selengkapnya: {h}</a></p></div>"
+        for i, h in enumerate(HEADLINES)
+    )
+    + "</main></body></html>",
     "deep": "<html><body>" + "<div>" * 100_000 + f"<p>{ARTICLE}</p>" + "</div>" * 100_000 + "</body></html>",
     "links": "<html><body><ul>"
     + "".join(f"<li><a href='/a/{i}'>Tautan {i}</a></li>" for i in range(50_000))
@@ -72,11 +85,28 @@ def test_crafted_inputs_end_well_in_bounded_time_and_memory(tmp_path: Path) -> N
     assert set(tagged) | set(rejected) == {*CRAFTED, "endless"} and not set(tagged) & set(rejected)
     assert rejected["giant"]["reason"] == "input too large (11000026 > 10000000 characters)"
     assert rejected["endless"]["reason"].startswith("main text too long")
-    assert rejected["links"]["reason"].startswith("main text too long")  # 50,000 links, no article
+    assert rejected["links"]["reason"].startswith("a list of links, not an article")  # 50,000 links
     controls = tagged["controls"]
     assert controls["title"] == "Judul berita hari ini" and "\x00" not in controls["body"]
     assert "var a=1" not in tagged["scripts"]["body"] and "Pembangunan" in tagged["scripts"]["body"]
     assert rejected["deep"]["reason"] == "no main text found in HTML"  # 100,000 nested <div>s
+    for page in ("section", "cards"):
+        assert rejected[page]["reason"].startswith("a list of links, not an article ("), rejected[page]
+
+
+def test_a_50_mb_page_is_quarantined_without_being_read(tmp_path: Path) -> None:
+    from pipeline.sources import MAX_FILE_BYTES, read_inputs
+
+    page = tmp_path / "huge.html"
+    with page.open("wb") as handle:
+        handle.write(b"<html><body><p>")
+        for _ in range(50):
+            handle.write(b"kata " * 209_715 + b"\n")  # ~1 MiB each
+        handle.write(b"</p></body></html>")
+    size = page.stat().st_size
+    assert size > 50 * 1_000_000
+    (rejection,) = list(read_inputs([page]))
+    assert rejection.reason == f"file too large ({size} bytes > {MAX_FILE_BYTES})"
 
 
 def test_the_per_document_time_budget_quarantines_an_overrun(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

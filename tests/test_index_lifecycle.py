@@ -139,3 +139,38 @@ def test_a_legacy_concrete_index_moves_behind_aliases(
     assert index.current_index(es_client, index_name) == f"{index_name}-v1"
     assert index.mapping_version(es_client, f"{index_name}-v1") == index.MAPPING_VERSION
     assert es_client.count(index=index_name)["count"] == len(articles)
+
+
+def test_new_fields_are_added_in_place_and_a_conflicting_change_asks_for_a_reindex(
+    seeds_dir: Path, index_name: str, es_client: Elasticsearch, tmp_path: Path
+) -> None:
+    articles = _seeded(seeds_dir, f"{index_name}-src", tmp_path)
+    index.drop(es_client, f"{index_name}-src")
+    # An index written by the previous mapping version: no `image` field yet.
+    older = {k: v for k, v in index.MAPPINGS["properties"].items() if k != "image"}
+    es_client.indices.create(
+        index=f"{index_name}-v1",
+        mappings={"dynamic": "strict", "_meta": {"warta_mapping_version": 2}, "properties": older},
+        aliases={index_name: {}, f"{index_name}-write": {"is_write_index": True}},
+    )
+    with_image = [a.model_copy(update={"image": "https://example.org/lead.jpg"}) for a in articles]
+    assert index.ensure_index(es_client, index_name) == f"{index_name}-v1"  # no new version
+    assert index.mapping_version(es_client, f"{index_name}-v1") == index.MAPPING_VERSION
+    loaded = index.bulk_load(es_client, f"{index_name}-write", with_image)
+    assert loaded.indexed == len(articles) and not loaded.rejected
+    es_client.indices.refresh(index=index_name)
+    assert es_client.count(index=index_name, query={"exists": {"field": "image"}})["count"] == len(articles)
+
+    # A change that is not additive (here: a field whose type differs) cannot be applied in place.
+    other = f"{index_name}-conflict"
+    conflicting = {**older, "image": {"type": "date"}}
+    es_client.indices.create(
+        index=f"{other}-v1",
+        mappings={"dynamic": "strict", "_meta": {"warta_mapping_version": 2}, "properties": conflicting},
+        aliases={other: {}, f"{other}-write": {"is_write_index": True}},
+    )
+    try:
+        with pytest.raises(index.IndexLayoutError, match="warta reindex"):
+            index.ensure_index(es_client, other)
+    finally:
+        index.drop(es_client, other)

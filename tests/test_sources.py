@@ -55,7 +55,8 @@ def test_bad_inputs_are_rejected_with_reasons(tmp_path: Path) -> None:
     reasons = {k: (v.outcome, v.reason) for k, v in items.items() if isinstance(v, Rejection)}
     assert reasons["empty.txt"] == ("quarantined", "empty file")
     assert reasons["binary.html"][1].startswith("binary data")
-    assert reasons["latin1.txt"][1].startswith("not UTF-8 text")
+    latin1 = items["latin1.txt"]  # not UTF-8: read as windows-1252, not rejected
+    assert isinstance(latin1, RawArticle) and latin1.content == "Caf\u00e9 au lait"
     assert reasons["headline-only.txt"][1] == "text file needs a headline line and a body"
     assert reasons["notes.md"] == ("skipped", "unsupported file type '.md'")
     assert reasons["feed.jsonl:2"][1].startswith("invalid JSON")
@@ -69,3 +70,9 @@ def test_bad_inputs_are_rejected_with_reasons(tmp_path: Path) -> None:
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does-not-exist"):
         list(read_inputs([tmp_path / "does-not-exist"]))
+
+
+def test_a_jsonl_file_of_blank_lines_is_accounted_for(tmp_path: Path) -> None:
+    _write(tmp_path, "blank.jsonl", b"\n \t\n\n")
+    (item,) = list(read_inputs([tmp_path / "blank.jsonl"]))
+    assert isinstance(item, Rejection) and item.reason == "JSON lines file has only blank lines"
