@@ -360,7 +360,10 @@ def kibana_export(
 
     out.parent.mkdir(parents=True, exist_ok=True)
     settings = get_settings()
-    out.write_text(to_ndjson(saved_objects(index or settings.index, settings.runs_index)), encoding="utf-8")
+    out.write_text(
+        to_ndjson(saved_objects(index or settings.index, settings.runs_index, settings.dead_letter_index)),
+        encoding="utf-8",
+    )
     typer.echo(f"written {out}")
 
 
@@ -374,7 +377,7 @@ def kibana_import(
 
     settings = get_settings()
     try:
-        objects = saved_objects(index or settings.index, settings.runs_index)
+        objects = saved_objects(index or settings.index, settings.runs_index, settings.dead_letter_index)
         answer = import_saved_objects(settings, objects, wait_s=wait)
     except KibanaError as err:
         console.print(f"[red]{err}[/red]")

@@ -201,7 +201,45 @@ def run_objects(runs_index: str) -> list[dict[str, Any]]:
     return [data_view, chart]
 
 
-def saved_objects(index_name: str, runs_index: str = "warta-runs") -> list[dict[str, Any]]:
+DEAD_LETTER_COLUMNS = ["input_id", "stage", "reason", "attempts", "source", "run_id"]
+
+
+def dead_letter_objects(dead_letter_index: str) -> list[dict[str, Any]]:
+    """Quarantined inputs in Kibana: a data view and a saved search of the open ones."""
+    dv = data_view_id(dead_letter_index)
+    data_view = _obj(
+        "index-pattern",
+        dv,
+        {
+            "title": dead_letter_index,
+            "name": f"Warta dead letters ({dead_letter_index})",
+            "timeFieldName": "quarantined_at",
+        },
+        [],
+    )
+    search_source = {
+        "query": {"query": "status : open", "language": "kuery"},
+        "filter": [],
+        "indexRefName": _DV_REF,
+    }
+    open_letters = _obj(
+        "search",
+        f"{dead_letter_index}-open",
+        {
+            "title": "Warta: open dead letters",
+            "description": "Quarantined inputs not yet replayed successfully (`warta deadletter replay`).",
+            "columns": DEAD_LETTER_COLUMNS,
+            "sort": [["quarantined_at", "desc"]],
+            "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(search_source)},
+        },
+        [{"id": dv, "name": _DV_REF, "type": "index-pattern"}],
+    )
+    return [data_view, open_letters]
+
+
+def saved_objects(
+    index_name: str, runs_index: str = "warta-runs", dead_letter_index: str = "warta-dead-letter"
+) -> list[dict[str, Any]]:
     """Everything Warta ships for Kibana, for an index (alias) name; dependencies first."""
     dv = data_view_id(index_name)
     data_view = _obj(
@@ -282,7 +320,7 @@ def saved_objects(index_name: str, runs_index: str = "warta-runs") -> list[dict[
         },
         references,
     )
-    return [data_view, runs[0], latest, *charts, runs[1], dashboard]
+    return [data_view, runs[0], latest, *charts, runs[1], dashboard, *dead_letter_objects(dead_letter_index)]
 
 
 def to_ndjson(objects: list[dict[str, Any]]) -> str:

@@ -92,6 +92,7 @@ def test_every_field_used_exists_in_the_real_index_mapping(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from pipeline import deadletter
     from pipeline.kibana import data_view_id
     from pipeline.run import run_all
     from pipeline.settings import get_settings
@@ -114,6 +115,14 @@ def test_every_field_used_exists_in_the_real_index_mapping(
     used_by_runs = fields_used(objects, data_view_id(runs))
     es_client.indices.delete(index=runs)
     assert {"finished_at", "indexed", "quarantined"} <= used_by_runs <= run_fields
+    letters = f"{index_name}-dead-letter"
+    deadletter.ensure(es_client, letters)
+    letter_fields = set(
+        _mapped_fields(es_client.indices.get_mapping(index=letters)[letters]["mappings"]["properties"])
+    )
+    es_client.indices.delete(index=letters)
+    used_by_letters = fields_used(saved_objects(index_name, runs, letters), data_view_id(letters))
+    assert {"quarantined_at", "reason", "input_id"} <= used_by_letters <= letter_fields
     assert mapping["properties"]["published_at"]["type"] == "date"
     for facet in ("persons", "organisations", "locations", "source", "language", "domain", "story_id"):
         assert mapping["properties"][facet]["type"] == "keyword"
