@@ -87,3 +87,30 @@ def test_page_without_any_title_takes_its_first_sentence() -> None:
     assert article.title.startswith("Paragraf 1: pemerintah daerah")
     assert len(article.title) <= 121 and article.title.endswith("\u2026")
     assert article.published_at is None  # no date anywhere: indexed without one, not invented
+
+
+def test_site_name_is_cut_from_the_title_but_not_the_title_itself() -> None:
+    from pipeline.clean import without_site_name
+
+    assert without_site_name("Streit ums Feuerholz - www.AussenGedanken.de", None, None) == (
+        "Streit ums Feuerholz - www.AussenGedanken.de"  # no site name or URL known: kept
+    )
+    url = "https://www.aussengedanken.de/streit"
+    assert (
+        without_site_name("Streit ums Feuerholz - www.AussenGedanken.de", None, url) == "Streit ums Feuerholz"
+    )
+    assert without_site_name("Kompas.com | Harga cabai naik", "Kompas.com", None) == "Harga cabai naik"
+    assert without_site_name("Enterprise 2.0 | HR Innovation", "HR Innovation", None) == "Enterprise 2.0"
+    # A separator inside the headline itself stays.
+    assert without_site_name("Teil 49 - Büssing-NAG | Oldtimer", "Oldtimer", None) == "Teil 49 - Büssing-NAG"
+    assert without_site_name("Kompas", "Kompas", None) == "Kompas"
+
+
+def test_byline_words_and_the_site_next_to_people_leave_the_authors() -> None:
+    from pipeline.clean import clean_authors
+
+    assert clean_authors(["By Rob Picheta", " CNN"], "CNN", None) == ["Rob Picheta"]
+    assert clean_authors(["Oleh: Dewi Sartika"], None, None) == ["Dewi Sartika"]
+    assert clean_authors(["View all posts by Daniel Lemire"], None, None) == ["Daniel Lemire"]
+    assert clean_authors(["Kompas"], "Kompas", None) == ["Kompas"]  # the site alone stays credited
+    assert clean_authors(["Andi", "Andi", "  "], None, None) == ["Andi"]
