@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.index import drop, ensure_index
+from pipeline import deadletter
+from pipeline.index import MAPPING_VERSION, drop, ensure_index
 from pipeline.run import run_all
 from pipeline.search import SearchFilters, search
 from pipeline.settings import get_settings
@@ -125,9 +126,13 @@ def test_documents_elasticsearch_rejects_are_reported(
 ) -> None:
     # An index whose mapping disagrees with Warta's (published_at as a boolean): every document
     # carrying a date is refused by Elasticsearch and must come back as a quarantine record.
+    # It claims the current mapping version, so the load does not try to upgrade it first.
     es_client.indices.create(
         index=f"{index_name}-v1",
-        mappings={"properties": {"published_at": {"type": "boolean"}}},
+        mappings={
+            "_meta": {"warta_mapping_version": MAPPING_VERSION},
+            "properties": {"published_at": {"type": "boolean"}},
+        },
         aliases={index_name: {}, f"{index_name}-write": {"is_write_index": True}},
     )
     ensure_index(es_client, index_name)  # keeps the existing index, as in production
@@ -137,6 +142,14 @@ def test_documents_elasticsearch_rejects_are_reported(
     assert report["reconciled"] is True
     assert report["indexed"] + len(refused) == _expected_articles(seeds_dir)
     assert es_client.count(index=index_name)["count"] == report["indexed"]
+    # Each refused document is a dead letter that keeps its raw input for a replay.
+    letters = deadletter.search(
+        es_client,
+        get_settings().dead_letter_index,
+        ids=[deadletter.letter_id(r["input_id"]) for r in refused],
+    )
+    assert len(letters) == len(refused)
+    assert all(letter.stage == "index" and letter.raw_kept for letter in letters)
 
 
 def test_parallel_batches_give_the_same_index_as_one_process(
