@@ -62,11 +62,13 @@ def _tag_batch(nlp: Language, articles: list[Article]) -> list[TaggedArticle]:
         docs = iter(nlp.pipe(texts, batch_size=len(texts)))
         for article in articles:
             title_doc, body_doc = next(docs), next(docs)
-            body_mentions = list(_mentions(body_doc, "body"))
+            body_mentions = list(_mentions(body_doc, "body", article.language))
             # Headlines are often Title Case, which the model reads as names ("Bahas Perbaikan"):
             # keep a headline mention only when the body names it too.
             body_names = {m.canonical for m in body_mentions}
-            title_mentions = [m for m in _mentions(title_doc, "title") if m.canonical in body_names]
+            title_mentions = [
+                m for m in _mentions(title_doc, "title", article.language) if m.canonical in body_names
+            ]
             mentions = [*title_mentions, *body_mentions]
             tagged.append(TaggedArticle(**article.model_dump(), entities=canonicalise(mentions)))
     return tagged
@@ -79,13 +81,15 @@ def entity_label(label: str, text: str) -> str:
     return label
 
 
-def entity_spans(doc: Doc) -> list[tuple[int, int, str]]:
+def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, str]]:
     """The model's entities after Warta's rules, as (start token, end token, label).
 
     Shared with ``warta eval ner`` so every rule is measured on the dev sets:
     - a place mention is extended over the next one or two tokens when the longer span is a
       known place (the model often tags ``Amerika`` of ``Amerika Serikat``, ``Arab`` of ``Arab Saudi``);
-    - a "person" whose whole name is a known place is a place.
+    - a "person" whose whole name is a known place is a place;
+    - in English text (``language="en"``), capitalised words outside any entity that name a known
+      country or city are places.
     """
     spans: list[tuple[int, int, str]] = []
     ents = list(doc.ents)
@@ -100,11 +104,41 @@ def entity_spans(doc: Doc) -> list[tuple[int, int, str]]:
         if spans and start < spans[-1][1]:
             continue  # overlapped by the previous, extended span
         spans.append((start, end, label))
+    if language == "en":
+        spans = _known_places(doc, spans)
     return spans
 
 
-def _mentions(doc: Doc, field: str) -> Iterator[Entity]:
-    for start_token, end_token, label in entity_spans(doc):
+def _known_places(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Capitalised words outside any entity that name a known country or city are places.
+
+    English only: on the English dev part +0.011 F1 (LOC +0.021); on idner-news-2k -0.025, whose
+    annotators leave many country names untagged, and ±0.000 on the other Indonesian sets."""
+    covered = {i for s, e, _ in spans for i in range(s, e)}
+    added: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(doc):
+        found = 0
+        for n in (3, 2, 1):
+            window = doc[i : i + n]
+            if (
+                len(window) == n
+                and not any(k in covered for k in range(i, i + n))
+                and all(t.text[:1].isupper() for t in window)
+                and is_place(window.text)
+            ):
+                found = n
+                break
+        if found:
+            added.append((i, i + found, "LOC"))
+            i += found
+        else:
+            i += 1
+    return sorted(spans + added) if added else spans
+
+
+def _mentions(doc: Doc, field: str, language: str | None) -> Iterator[Entity]:
+    for start_token, end_token, label in entity_spans(doc, language):
         span = doc[start_token:end_token]
         text = span.text.strip(_EDGE_PUNCT + " ")
         if label not in LABELS or not any(ch.isalpha() for ch in text):

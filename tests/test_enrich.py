@@ -66,3 +66,17 @@ def test_canonicalise_joins_partial_person_names_only() -> None:
         "Lavrov",
         "Biden",
     ]
+
+
+def test_english_text_marks_known_places_the_model_left_untagged() -> None:
+    import spacy
+    from spacy.tokens import Doc
+
+    from pipeline.enrich import entity_spans
+
+    vocab = spacy.blank("en").vocab
+    words = ["Talks", "between", "the", "United", "States", "and", "Moscow", "resumed", "in", "april", "."]
+    doc = Doc(vocab, words=words)  # no entities at all: only the rule can find these
+    assert entity_spans(doc, "en") == [(3, 5, "LOC"), (6, 7, "LOC")]
+    assert entity_spans(doc, "id") == []  # Indonesian dev data does not support the rule
+    assert entity_spans(Doc(vocab, words=["united", "states"]), "en") == []  # capitalised only
