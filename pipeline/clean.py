@@ -8,14 +8,26 @@ gave a hint.
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import NamedTuple, TypeGuard
 from urllib.parse import urlsplit
 
 import py3langid
 from courlan import normalize_url
+from htmldate import find_date
 from lxml.html import HtmlElement
 from trafilatura import bare_extraction
+from trafilatura.metadata import (
+    META_URL,
+    examine_meta,
+    extract_author,
+    extract_meta_json,
+    extract_sitename,
+    extract_title,
+    extract_url,
+)
+from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from pipeline.dedup import article_id
@@ -32,7 +44,7 @@ MAX_URL_CHARS = 2048
 FALLBACK_TITLE_CHARS = 120
 # htmldate (through trafilatura): the original publication date, with its time and UTC offset
 # where the page gives them (article:published_time, JSON-LD datePublished, <time datetime>).
-DATE_PARAMS = {"original_date": True, "extensive_search": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 # Share of the main text that is whole link texts, beyond which a page is a list of links (a
 # section front, a tag page). On 1,046 dev article pages (Zyte, trafilatura-eval) the highest
 # share is 0.24; generated section pages score 0.9 and more.
@@ -40,9 +52,9 @@ MAX_LINK_TEXT_SHARE = 0.5
 # Extraction runs trafilatura's recall mode without its fallback extractors (readability,
 # jusText): on the Zyte dev pages F1 0.955 against 0.952 for its defaults, at 2.5 times the speed
 # (benchmarks/RESULTS.md, `warta eval extraction DIR --baseline`).
-# Language ID reads the title and the start of the body: 2,000 characters is ~300 words, far more
+# Language ID reads the title and the start of the body: 1,000 characters is ~150 words, more
 # than py3langid needs, and its cost grows with the length.
-LANGUAGE_SAMPLE_CHARS = 2_000
+LANGUAGE_SAMPLE_CHARS = 1_000
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
 
@@ -137,14 +149,16 @@ def _from_html(raw: RawArticle) -> Extracted | Rejection:
         if tree is None:
             return _quarantine(raw, "not parseable as HTML")
         page_url = raw.url or _page_url(tree)
-        anchors = _anchor_texts(tree)  # before extraction, which prunes the tree
+        # Before extraction, which prunes the tree:
+        anchors = _anchor_texts(tree)
+        article_text = _article_paragraphs(tree)
+        meta = page_metadata(tree, page_url)
         doc = bare_extraction(
             tree,
             url=page_url,
-            with_metadata=True,
+            with_metadata=False,
             include_comments=False,
             include_tables=True,
-            date_extraction_params=DATE_PARAMS,
             favor_recall=True,  # recall mode without the fallback extractors: see the note above
             fast=True,
         )
@@ -152,21 +166,23 @@ def _from_html(raw: RawArticle) -> Extracted | Rejection:
         return _quarantine(raw, f"HTML extraction failed: {type(err).__name__}: {err}")
     if doc is None or isinstance(doc, dict) or not (doc.text or "").strip():
         return _quarantine(raw, "no main text found in HTML")
-    title = (raw.title or doc.title or "").strip()
-    body = strip_residue(title, _normalise_paragraphs(doc.text or ""))
+    title = (raw.title or meta.title or "").strip()
+    body = _normalise_paragraphs(doc.text or "")
+    if article_text and _fuller_version(body, article_text):
+        body = article_text
+    body = strip_residue(title, body)
     share = link_text_share(body, anchors)
     if share > MAX_LINK_TEXT_SHARE:
         return _quarantine(
             raw, f"a list of links, not an article ({share:.0%} of the main text is link text)"
         )
     body = _without_link_lines(body, anchors)
-    title = without_site_name(title, doc.sitename, page_url or doc.url)
-    authors = clean_authors((doc.author or "").split(";"), doc.sitename, page_url or doc.url)
+    url = page_url or meta.url or None
+    title = without_site_name(title, meta.sitename, url)
+    authors = clean_authors((meta.author or "").split(";"), meta.sitename, url)
     # The page's own date wins over a feed's or sitemap's (which may be a modification date).
-    published = raw.published_at or _parse_date(doc.date) or raw.date_hint
-    url = page_url or doc.url or None
-    image = doc.image or None
-    return Extracted(title, body, authors, doc.sitename or None, url, published, image)
+    published = raw.published_at or _parse_date(meta.date) or raw.date_hint
+    return Extracted(title, body, authors, meta.sitename or None, url, published, meta.image or None)
 
 
 _MONTHS = (
@@ -258,6 +274,34 @@ def _fold_name(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.casefold()))
 
 
+# Paragraphs of the page's single <article>, outside its asides, figures, navigation and footers.
+_ARTICLE_PARAGRAPHS = (
+    "//article//p[not(ancestor::aside or ancestor::figure or ancestor::nav or ancestor::footer"
+    " or ancestor::form)]"
+)
+_WORD = re.compile(r"\w+")
+
+
+def _article_paragraphs(tree: HtmlElement) -> str:
+    """The text of the paragraphs in the page's <article>, when there is exactly one."""
+    if len(tree.xpath("//article")) != 1:
+        return ""
+    paragraphs = (" ".join(p.text_content().split()) for p in tree.xpath(_ARTICLE_PARAGRAPHS))
+    return "\n".join(p for p in paragraphs if p)
+
+
+def _fuller_version(extracted: str, candidate: str) -> bool:
+    """The fallback when trafilatura stops early (articles split over several containers, as on
+    wired.com): the <article>'s paragraphs are at least 1.5 times as long and contain nearly all
+    of what trafilatura found (90% of its 4-word shingles)."""
+    if len(candidate) < 1.5 * len(extracted):
+        return False
+    words, more = _WORD.findall(extracted.casefold()), _WORD.findall(candidate.casefold())
+    ours = {tuple(words[i : i + 4]) for i in range(len(words) - 3)}
+    theirs = {tuple(more[i : i + 4]) for i in range(len(more) - 3)}
+    return bool(ours) and len(ours & theirs) >= 0.9 * len(ours)
+
+
 def _anchor_texts(tree: HtmlElement) -> set[str]:
     return {text for a in tree.iter("a") if len(text := " ".join(a.text_content().split())) >= 3}
 
@@ -279,6 +323,33 @@ def link_text_share(body: str, anchors: set[str]) -> float:
     lines = [" ".join(line.split()) for line in body.split("\n") if line.strip()]
     total = sum(len(line) for line in lines)
     return sum(len(line) for line in lines if line in anchors) / total if total else 0.0
+
+
+def page_metadata(tree: HtmlElement, url: str | None) -> Document:
+    """trafilatura's metadata extraction (``trafilatura.metadata.extract_metadata``) without the
+    parts Warta does not use (categories, tags, licence), which cost a fifth of its time: <meta>
+    tags, then JSON-LD, then title/author/URL/site-name heuristics, and htmldate for the date."""
+    metadata = examine_meta(tree)
+    if metadata.author and " " not in metadata.author:
+        metadata.author = None  # a single word from <meta> is usually a handle, not a name
+    with suppress(Exception):  # trafilatura's JSON-LD reader has its own bugs; the rest still counts
+        metadata = extract_meta_json(tree, metadata)
+    metadata.title = metadata.title or extract_title(tree)
+    metadata.author = metadata.author or extract_author(tree)
+    metadata.url = metadata.url or extract_url(tree, url)
+    metadata.date = find_date(
+        tree, url=metadata.url, original_date=True, extensive_search=True, outputformat=DATE_FORMAT
+    )
+    if not metadata.sitename:
+        metadata.sitename = extract_sitename(tree)
+    if metadata.sitename:
+        metadata.sitename = metadata.sitename.lstrip("@")
+        if "." not in metadata.sitename and not metadata.sitename[:1].isupper():
+            metadata.sitename = metadata.sitename.title()
+    elif metadata.url and (match := META_URL.match(metadata.url)):
+        metadata.sitename = match[1]
+    metadata.clean_and_trim()
+    return metadata
 
 
 def _page_url(tree: HtmlElement) -> str | None:
