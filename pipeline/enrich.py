@@ -88,10 +88,13 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     - a place mention is extended over the next one or two tokens when the longer span is a
       known place (the model often tags ``Amerika`` of ``Amerika Serikat``, ``Arab`` of ``Arab Saudi``);
     - a "person" whose whole name is a known place is a place;
+    - in cased text, a single lower-case word is not an entity (lower-cased text, like NER-P's,
+      keeps them);
     - in English text (``language="en"``), capitalised words outside any entity that name a known
       country or city are places.
     """
     spans: list[tuple[int, int, str]] = []
+    cased = any(ch.isupper() for ch in doc.text)
     ents = list(doc.ents)
     for i, ent in enumerate(ents):
         start, end, label = ent.start, ent.end, entity_label(ent.label_, ent.text)
@@ -103,6 +106,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
                     break
         if spans and start < spans[-1][1]:
             continue  # overlapped by the previous, extended span
+        if cased and end - start == 1 and doc[start].text.isalpha() and doc[start].text.islower():
+            continue  # one lower-case word in cased text is no name (``kosong``, "empty")
         spans.append((start, end, label))
     if language == "en":
         spans = _known_places(doc, spans)

@@ -80,3 +80,18 @@ def test_english_text_marks_known_places_the_model_left_untagged() -> None:
     assert entity_spans(doc, "en") == [(3, 5, "LOC"), (6, 7, "LOC")]
     assert entity_spans(doc, "id") == []  # Indonesian dev data does not support the rule
     assert entity_spans(Doc(vocab, words=["united", "states"]), "en") == []  # capitalised only
+
+
+def test_a_lone_lower_case_word_is_no_entity_in_cased_text_only() -> None:
+    import spacy
+    from spacy.tokens import Doc, Span
+
+    from pipeline.enrich import entity_spans
+
+    vocab = spacy.blank("id").vocab
+    cased = Doc(vocab, words=["Kursi", "itu", "kosong", "di", "Jakarta"])
+    cased.ents = [Span(cased, 2, 3, label="LOC"), Span(cased, 4, 5, label="LOC")]
+    assert entity_spans(cased, "id") == [(4, 5, "LOC")]
+    lower = Doc(vocab, words=["presiden", "jokowi", "di", "jakarta"])
+    lower.ents = [Span(lower, 1, 2, label="PER"), Span(lower, 3, 4, label="LOC")]
+    assert entity_spans(lower, "id") == [(1, 2, "PER"), (3, 4, "LOC")]
