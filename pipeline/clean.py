@@ -221,25 +221,37 @@ def strip_residue(title: str, body: str) -> str:
 _TITLE_SEPARATOR = re.compile(r"\s+[|\-\u2013\u2014\u203a\u00bb:]{1,2}\s+")
 
 
+class _SiteName:
+    """The site's name and its domain label (``aussengedanken`` of www.aussengedanken.de), folded,
+    to recognise the site where titles and bylines mention it."""
+
+    def __init__(self, site_name: str | None, url: str | None) -> None:
+        self.name = _fold_name(site_name or "")
+        host = (urlsplit(url).hostname or "") if _web_url(url) else ""
+        label = host.removeprefix("www.").split(".")[0]
+        self.label = label if len(label) >= 4 else ""  # shorter labels match too much
+
+    def is_(self, text: str, label_inside: bool = False) -> bool:
+        """``text`` is the site: its name, or its domain label (or contains it, ``label_inside``)."""
+        folded = _fold_name(text)
+        joined = folded.replace(" ", "")
+        by_label = bool(self.label) and (self.label in joined if label_inside else self.label == joined)
+        return bool(folded) and (folded == self.name or by_label)
+
+
 def without_site_name(title: str, site_name: str | None, url: str | None) -> str:
     """``Streit ums Feuerholz - www.AussenGedanken.de`` -> ``Streit ums Feuerholz``: a leading or
     trailing part of the title that is the site's name or its domain goes."""
     parts = _TITLE_SEPARATOR.split(title)
-    if len(parts) < 2:
+    count = len(parts)
+    if count < 2:
         return title
-    site = _fold_name(site_name or "")
-    host = (urlsplit(url).hostname or "") if url and _web_url(url) else ""
-    label = host.removeprefix("www.").split(".")[0] if host else ""
-
-    def is_site(part: str) -> bool:
-        folded = _fold_name(part)
-        return bool(folded) and (folded == site or (len(label) >= 4 and label in folded.replace(" ", "")))
-
-    while len(parts) > 1 and is_site(parts[-1]):
+    site = _SiteName(site_name, url)
+    while len(parts) > 1 and site.is_(parts[-1], label_inside=True):
         parts.pop()
-    while len(parts) > 1 and is_site(parts[0]):
+    while len(parts) > 1 and site.is_(parts[0], label_inside=True):
         parts.pop(0)
-    if len(parts) == len(_TITLE_SEPARATOR.split(title)):
+    if len(parts) == count:
         return title
     # Rejoin what is left with its original separators.
     start = title.index(parts[0])
@@ -258,17 +270,10 @@ _BYLINE_PREFIX = re.compile(
 def clean_authors(names: list[str], site_name: str | None, url: str | None) -> list[str]:
     """Author names without byline words (``By``, ``Oleh``, ``Von``...), and without the site's own
     name next to people (``Rob Picheta; CNN`` -> ``Rob Picheta``): it has a field of its own."""
-    site = _fold_name(site_name or "")
-    host = (urlsplit(url).hostname or "") if url and _web_url(url) else ""
-    label = host.removeprefix("www.").split(".")[0] if host else ""
     stripped = [_BYLINE_PREFIX.sub("", name.strip()).strip() for name in names]
     authors = list(dict.fromkeys(name for name in stripped if _fold_name(name)))
-
-    def is_site(name: str) -> bool:
-        folded = _fold_name(name)
-        return folded == site or (len(label) >= 4 and folded.replace(" ", "") == label)
-
-    people = [name for name in authors if not is_site(name)]
+    site = _SiteName(site_name, url)
+    people = [name for name in authors if not site.is_(name)]
     return people or authors  # a site credited alone is the best author there is
 
 

@@ -144,7 +144,7 @@ class Fetcher:
         """An article page: HTML only (anything else is skipped with its type), decoded to text."""
         result = self._fetch(url, _Ask(host_delay_s, etag, last_modified, html_only=True))
         if result.outcome == "ok":
-            result.text = decode_html(result.data, result.content_type)
+            result.text = encoding.decode(result.data, result.content_type)
         return result
 
     def fetch_document(self, url: str, host_delay_s: float | None = None) -> FetchResult:
@@ -404,9 +404,3 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
-
-
-def decode_html(data: bytes, content_type: str | None) -> str:
-    """Bytes to text: BOM, valid UTF-8, mixed UTF-8, declared charset, windows-1252 (see
-    ``pipeline.encoding``)."""
-    return encoding.decode(data, content_type)

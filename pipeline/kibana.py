@@ -65,36 +65,36 @@ def _count() -> dict[str, Any]:
     return _metric("count", "___records___", "Articles")
 
 
-def _date_histogram(field: str, label: str, empty_rows: bool) -> dict[str, Any]:
+def _bucket(
+    operation: str, data_type: str, scale: str, field: str, label: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    """A Lens bucket column (x axis, split) over one field."""
     return {
         "label": label,
         "customLabel": True,
-        "dataType": "date",
-        "operationType": "date_histogram",
+        "dataType": data_type,
+        "operationType": operation,
         "isBucketed": True,
-        "scale": "interval",
+        "scale": scale,
         "sourceField": field,
-        "params": {"interval": "auto", "includeEmptyRows": empty_rows, "dropPartials": False},
+        "params": params,
     }
+
+
+def _date_histogram(field: str, label: str, empty_rows: bool) -> dict[str, Any]:
+    params = {"interval": "auto", "includeEmptyRows": empty_rows, "dropPartials": False}
+    return _bucket("date_histogram", "date", "interval", field, label, params)
 
 
 def _terms(field: str, label: str, size: int) -> dict[str, Any]:
-    return {
-        "label": label,
-        "customLabel": True,
-        "dataType": "string",
-        "operationType": "terms",
-        "isBucketed": True,
-        "scale": "ordinal",
-        "sourceField": field,
-        "params": {
-            "size": size,
-            "orderBy": {"type": "column", "columnId": "count"},
-            "orderDirection": "desc",
-            "otherBucket": False,
-            "missingBucket": False,
-        },
+    params = {
+        "size": size,
+        "orderBy": {"type": "column", "columnId": "count"},
+        "orderDirection": "desc",
+        "otherBucket": False,
+        "missingBucket": False,
     }
+    return _bucket("terms", "string", "ordinal", field, label, params)
 
 
 def _lens(

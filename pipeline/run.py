@@ -430,19 +430,16 @@ def step_fetch(run_dir: Path, batch: str, settings: Settings) -> list[str]:
 def step_process(run_dir: Path, batch: str, settings: Settings) -> dict[str, int]:
     """Clean and tag one batch: raw/<batch>.jsonl -> tagged/<batch>.jsonl."""
     rejected: list[Rejection] = []
-    raws = list(read_jsonl(run_dir / "raw" / f"{batch}.jsonl", RawArticle))
-    cleaned: Iterator[Article] = _split(_clean_within_budget(raws, settings), rejected)
+    quarantined_raws: list[RawArticle] = []  # for their dead-letter records (see report)
+    raws = read_jsonl(run_dir / "raw" / f"{batch}.jsonl", RawArticle)
+    cleaned: Iterator[Article] = _split(_clean_within_budget(raws, settings, quarantined_raws), rejected)
     (run_dir / "tagged").mkdir(parents=True, exist_ok=True)
     passed = write_jsonl(
         run_dir / "tagged" / f"{batch}.jsonl", enrich.tag_articles(cleaned, settings.ner_model)
     )
     _write_rejected(run_dir, f"process.{batch}", rejected)
-    # The raw input of every quarantined article, for its dead-letter record (see report).
     (run_dir / "deadletter").mkdir(parents=True, exist_ok=True)
-    quarantined = {r.input_id for r in rejected}
-    write_jsonl(
-        run_dir / "deadletter" / f"process.{batch}.jsonl", [r for r in raws if r.input_id in quarantined]
-    )
+    write_jsonl(run_dir / "deadletter" / f"process.{batch}.jsonl", quarantined_raws)
     return {"passed": passed, **_tally(rejected)}
 
 
@@ -471,8 +468,11 @@ def time_budget(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _clean_within_budget(raws: Iterable[RawArticle], settings: Settings) -> Iterator[Article | Rejection]:
-    """Clean each article under the per-document time budget; one that overruns is quarantined."""
+def _clean_within_budget(
+    raws: Iterable[RawArticle], settings: Settings, quarantined: list[RawArticle] | None = None
+) -> Iterator[Article | Rejection]:
+    """Clean each article under the per-document time budget; one that overruns is quarantined.
+    The raw input of every rejection is appended to ``quarantined`` when given."""
     for raw in raws:
         result: Article | Rejection
         try:
@@ -485,6 +485,8 @@ def _clean_within_budget(raws: Iterable[RawArticle], settings: Settings) -> Iter
                 outcome="quarantined",
                 reason=f"cleaning took over {settings.doc_time_budget_s:g} s (the per-document budget)",
             )
+        if isinstance(result, Rejection) and quarantined is not None:
+            quarantined.append(raw)
         yield result  # outside the budget: the consumer's time is not this document's
 
 

@@ -24,7 +24,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from pipeline import encoding
-from pipeline.fetch import HTML_TYPES, decode_html
+from pipeline.fetch import HTML_TYPES
 from pipeline.records import RawArticle, Rejection
 
 TEXT_SUFFIXES = {".txt"}
@@ -221,7 +221,7 @@ def _warc_response(record: Any, input_id: str, uri: str, source: str, max_bytes:
     if not body.strip():
         return _reject(input_id, "quarantined", "archived body is empty")
     return RawArticle(
-        input_id=input_id, source=source, format="html", content=decode_html(body, content_type), url=uri
+        input_id=input_id, source=source, format="html", content=encoding.decode(body, content_type), url=uri
     )
 
 
