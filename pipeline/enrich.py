@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc
 
 LABELS: frozenset[str] = frozenset({"PER", "ORG", "LOC"})
+COMMON_WORDS_PATH = Path(__file__).resolve().parent / "models" / "common_words_id.txt"
 _SPACE = re.compile(r"\s+")
 _EDGE_PUNCT = "\"'\u201c\u201d\u2018\u2019\u00ab\u00bb()[]{},.;:!?"  # quotes, guillemets, brackets
 
@@ -91,7 +92,9 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     - in cased text, a single lower-case word is not an entity (lower-cased text, like NER-P's,
       keeps them);
     - in English text (``language="en"``), capitalised words outside any entity that name a known
-      country or city are places.
+      country or city are places;
+    - two or three capitalised words right after an office title, where the model found nothing,
+      are a person (``Wakil Asisten Menteri Luar Negeri Sonata Coulter``).
     """
     spans: list[tuple[int, int, str]] = []
     cased = any(ch.isupper() for ch in doc.text)
@@ -111,7 +114,68 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
         spans.append((start, end, label))
     if language == "en":
         spans = _known_places(doc, spans)
-    return spans
+    return _titled_persons(doc, spans)
+
+
+# Words of an office title; a title phrase needs one of _TITLE_HEADS.
+_TITLE_HEADS = frozenset(
+    str.split("""presiden wapres menteri menlu sekretaris sekjen dubes gubernur wagub bupati walikota
+    ketua direktur dirut kepala bicara jubir panglima kapolri kapolda kapolres perdana kanselir
+    hakim jaksa pelatih deputi asisten
+    president minister secretary ambassador governor mayor chairman chairwoman director
+    spokesman spokeswoman spokesperson chancellor senator judge coach envoy""")
+)
+_TITLE_WORDS = _TITLE_HEADS | frozenset(
+    str.split("""wakil duta besar umum utama juru luar dalam negeri keuangan pertahanan senior jenderal
+    agung kota wali koordinator bidang urusan negara khusus
+    vice deputy assistant prime foreign under state general special""")
+)
+
+
+def _titled_persons(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Two or three capitalised words right after an office title, tagged as nothing by the
+    model, are a person (``Wakil Asisten Menteri Luar Negeri Sonata Coulter``)."""
+    covered = {i for s, e, _ in spans for i in range(s, e)}
+    added: list[tuple[int, int, str]] = []
+    i = 0
+    n = len(doc)
+    while i < n:
+        j = i
+        while j < n and doc[j].lower_ in _TITLE_WORDS:
+            j += 1
+        if j == i or not any(doc[k].lower_ in _TITLE_HEADS for k in range(i, j)):
+            i = max(j, i + 1)
+            continue
+        end = j
+        while end < n and end - j < 4 and _name_word(doc[end].text):
+            end += 1
+        start = j
+        while start < end and is_place(doc[start].text):
+            start += 1  # ``Presiden Perancis Jacques Chirac``: the country is not the name
+        if 2 <= end - start <= 3 and (end == n or not _name_word(doc[end].text)):
+            words = [t.lower_ for t in doc[start:end]]
+            if (
+                not any(k in covered for k in range(start, end))
+                and not any(w in _common_words() or _PORTFOLIO.match(w) for w in words)
+                and not is_place(doc[start:end].text)
+            ):
+                added.append((start, end, "PER"))
+        i = max(end, j, i + 1)
+    return sorted(spans + added) if added else spans
+
+
+_PORTFOLIO = re.compile(r"^(?:per|pe|ke)[a-z]{3,}an$")  # Perhubungan, Pekerjaan, Keuangan
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    """Words Indonesian news mostly writes in lower case (``muda``, ``rakyat``, ``nomor``): a
+    capitalised one after a title is part of the office, not a name. Built by ``warta train ner``."""
+    return frozenset(COMMON_WORDS_PATH.read_text(encoding="utf-8").split())
+
+
+def _name_word(text: str) -> bool:
+    return text[:1].isupper() and text.isalpha() and not (len(text) > 1 and text.isupper())
 
 
 def _known_places(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
