@@ -88,11 +88,12 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     Shared with ``warta eval ner`` so every rule is measured on the dev sets:
     - a place mention is extended over the next one or two tokens when the longer span is a
       known place (the model often tags ``Amerika`` of ``Amerika Serikat``, ``Arab`` of ``Arab Saudi``);
+      and over the capitalised token before it likewise (``North Korea``);
     - a "person" whose whole name is a known place is a place;
     - in cased text, a single lower-case word is not an entity (lower-cased text, like NER-P's,
       keeps them);
     - in English text (``language="en"``), capitalised words outside any entity that name a known
-      country or city are places;
+      country or city are places, and an entity's trailing lower-case words are cut (``Griffin said``);
     - two or three capitalised words right after an office title, where the model found nothing,
       are a person (``Wakil Asisten Menteri Luar Negeri Sonata Coulter``).
     """
@@ -107,8 +108,14 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
                 if is_place(doc[start:longer].text):
                     end = longer
                     break
+            before = spans[-1][1] if spans else 0
+            if start > before and doc[start - 1].text[:1].isupper() and is_place(doc[start - 1 : end].text):
+                start -= 1  # ``North [Korea]``
         if spans and start < spans[-1][1]:
             continue  # overlapped by the previous, extended span
+        if language == "en" and cased:
+            while end - start > 1 and doc[end - 1].text.isalpha() and doc[end - 1].text.islower():
+                end -= 1  # English names end in a capitalised word (``Griffin [said]``)
         if cased and end - start == 1 and doc[start].text.isalpha() and doc[start].text.islower():
             continue  # one lower-case word in cased text is no name (``kosong``, "empty")
         spans.append((start, end, label))

@@ -126,3 +126,21 @@ def test_capitalised_words_after_an_office_title_are_a_person_when_the_model_fou
     # A name the model found is left as the model tagged it; no title, no rule.
     assert spans("Menteri Sonata Coulter hadir", ((1, 3, "ORG"),)) == ["Sonata Coulter/ORG"]
     assert spans("dipimpin Sonata Coulter , dan") == []
+
+
+def test_place_extends_over_a_capitalised_word_before_it_and_english_names_end_capitalised() -> None:
+    import spacy
+    from spacy.tokens import Doc, Span
+
+    from pipeline.enrich import entity_spans
+
+    vocab = spacy.blank("en").vocab
+    doc = Doc(vocab, words=["Talks", "with", "North", "Korea", "ended", ",", "Griffin", "said"])
+    doc.ents = [Span(doc, 3, 4, label="LOC"), Span(doc, 6, 8, label="PER")]
+    assert entity_spans(doc, "en") == [(2, 4, "LOC"), (6, 7, "PER")]
+    # Indonesian keeps lower-case words inside names as the model tagged them.
+    assert entity_spans(doc, "id") == [(2, 4, "LOC"), (6, 8, "PER")]
+    # Not over a lower-case word, nor into the entity before.
+    lower = Doc(vocab, words=["north", "Korea"])
+    lower.ents = [Span(lower, 1, 2, label="LOC")]
+    assert entity_spans(lower, "en") == [(1, 2, "LOC")]
