@@ -1,0 +1,40 @@
+"""The training recipe's data steps: dev carve-out, mention replacement, the common-word list."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from pipeline.conll import Sentence
+from pipeline.train_ner import build_common_words, in_dev, replace_mentions
+
+
+def test_dev_carve_out_is_stable_and_near_its_share() -> None:
+    sentences = [Sentence([f"kata{i}", "lain", str(i * 7)], ["O", "O", "O"]) for i in range(2000)]
+    picked = [in_dev(s, 0.1) for s in sentences]
+    assert picked == [in_dev(s, 0.1) for s in sentences]  # same sentence, same side
+    assert 150 < sum(picked) < 250
+    assert not any(in_dev(s, 0.0) for s in sentences) and all(in_dev(s, 1.0) for s in sentences)
+
+
+def test_replace_mentions_swaps_each_entity_for_one_of_its_type_and_keeps_the_rest() -> None:
+    pools = {"PER": [("Sonata", "Coulter")], "ORG": [("Kementerian", "Luar", "Negeri")], "LOC": [("Bali",)]}
+    tokens = ["Joko", "Widodo", "dari", "Partai", "X", "tiba", "di", "Amerika", "Serikat", "."]
+    spans = [(0, 2, "PER"), (3, 5, "ORG"), (7, 9, "LOC")]
+    out, new_spans = replace_mentions(tokens, spans, pools, random.Random(1))
+    assert out == ["Sonata", "Coulter", "dari", "Kementerian", "Luar", "Negeri", "tiba", "di", "Bali", "."]
+    assert [(" ".join(out[s:e]), label) for s, e, label in new_spans] == [
+        ("Sonata Coulter", "PER"),
+        ("Kementerian Luar Negeri", "ORG"),
+        ("Bali", "LOC"),
+    ]
+
+
+def test_common_words_are_those_mostly_written_in_lower_case(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus" / "indosum"
+    corpus.mkdir(parents=True)
+    text = " ".join(["rakyat"] * 12 + ["Rakyat"] * 3 + ["Joko"] * 20 + ["joko"] * 2 + ["muda"] * 5)
+    (corpus / "articles.jsonl").write_text(json.dumps({"text": text}) + "\n", encoding="utf-8")
+    out = build_common_words(tmp_path, tmp_path / "common.txt")
+    assert out.read_text(encoding="utf-8").split() == ["rakyat"]  # Joko: mostly capitalised; muda: too rare
