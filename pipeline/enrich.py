@@ -76,8 +76,9 @@ def _tag_batch(nlp: Language, articles: list[Article]) -> list[TaggedArticle]:
 
 
 def entity_label(label: str, text: str) -> str:
-    """A "person" whose whole name is a known country or city is a place (``Ukraina``)."""
-    if label == "PER" and is_place(text):
+    """A "person" or "organisation" whose whole name is a known country or city is a place
+    (``Ukraina``, ``U.S``)."""
+    if label in ("PER", "ORG") and is_place(text):
         return "LOC"
     return label
 
@@ -89,7 +90,7 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     - a place mention is extended over the next one or two tokens when the longer span is a
       known place (the model often tags ``Amerika`` of ``Amerika Serikat``, ``Arab`` of ``Arab Saudi``);
       and over the capitalised token before it likewise (``North Korea``);
-    - a "person" whose whole name is a known place is a place;
+    - a "person" or "organisation" whose whole name is a known place is a place;
     - in cased text, a single lower-case word is not an entity (lower-cased text, like NER-P's,
       keeps them);
     - in English text (``language="en"``), capitalised words outside any entity that name a known

@@ -33,7 +33,8 @@ def test_words_and_organisations_are_not_places() -> None:
         assert canonical_place(name) is None, name
 
 
-def test_person_label_on_a_place_name_becomes_location() -> None:
+def test_person_or_organisation_label_on_a_place_name_becomes_location() -> None:
     assert entity_label("PER", "Ukraina") == "LOC"
     assert entity_label("PER", "Sergei Lavrov") == "PER"
-    assert entity_label("ORG", "Rusia") == "ORG"
+    assert entity_label("ORG", "U.S") == "LOC"
+    assert entity_label("ORG", "Kementerian Luar Negeri Rusia") == "ORG"  # only a whole place name
