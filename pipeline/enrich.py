@@ -168,7 +168,7 @@ def _titled_persons(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[i
                 and not is_place(doc[start:end].text)
             ):
                 added.append((start, end, "PER"))
-        i = max(end, j, i + 1)
+        i = end  # past the title (end >= j > i)
     return sorted(spans + added) if added else spans
 
 

@@ -222,7 +222,7 @@ def train(
                     if split == "train" and name in CASED_CORPORA and spans:
                         copies.append(replace_mentions(tokens, spans, pools, rng))
                     for words, ents in copies:
-                        doc = Doc(nlp.vocab, words=list(words))
+                        doc = Doc(nlp.vocab, words=words)
                         doc.ents = [Span(doc, s, e, label=label) for s, e, label in ents]
                         bin_.add(doc)
             bin_.to_disk(work / f"{split}.spacy")
