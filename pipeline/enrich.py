@@ -94,7 +94,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     - in cased text, a single lower-case word is not an entity (lower-cased text, like NER-P's,
       keeps them);
     - in English text (``language="en"``), capitalised words outside any entity that name a known
-      country or city are places, and an entity's trailing lower-case words are cut (``Griffin said``);
+      country or city are places, an entity's trailing lower-case words are cut (``Griffin said``),
+      and a leading ``the`` before a known place is cut (``The U.S``, tagged as an organisation);
     - two or three capitalised words right after an office title, where the model found nothing,
       are a person (``Wakil Asisten Menteri Luar Negeri Sonata Coulter``).
     """
@@ -103,6 +104,13 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     ents = list(doc.ents)
     for i, ent in enumerate(ents):
         start, end, label = ent.start, ent.end, entity_label(ent.label_, ent.text)
+        if (
+            language == "en"
+            and end - start > 1
+            and doc[start].lower_ == "the"
+            and is_place(doc[start + 1 : end].text)
+        ):
+            start, label = start + 1, "LOC"  # ``[The U.S]`` tagged as an organisation
         if label == "LOC":
             limit = min(len(doc), ents[i + 1].start if i + 1 < len(ents) else len(doc), end + 2)
             for longer in range(limit, end, -1):

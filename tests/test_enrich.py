@@ -144,3 +144,16 @@ def test_place_extends_over_a_capitalised_word_before_it_and_english_names_end_c
     lower = Doc(vocab, words=["north", "Korea"])
     lower.ents = [Span(lower, 1, 2, label="LOC")]
     assert entity_spans(lower, "en") == [(1, 2, "LOC")]
+
+
+def test_english_the_before_a_known_place_is_cut_and_the_span_is_a_place() -> None:
+    import spacy
+    from spacy.tokens import Doc, Span
+
+    from pipeline.enrich import entity_spans
+
+    vocab = spacy.blank("en").vocab
+    doc = Doc(vocab, words=["The", "U.S", "will", "keep", "The", "Guardian", "informed"])
+    doc.ents = [Span(doc, 0, 2, label="ORG"), Span(doc, 4, 6, label="ORG")]
+    assert entity_spans(doc, "en") == [(1, 2, "LOC"), (4, 6, "ORG")]  # not a place: kept whole
+    assert entity_spans(doc, "id") == [(0, 2, "ORG"), (4, 6, "ORG")]  # English only
