@@ -24,6 +24,20 @@ def _seed_article(seeds_dir: Path) -> Article:
     )
 
 
+def _rule_spans(
+    words: list[str], ents: tuple[tuple[int, int, str], ...] = (), language: str = "id"
+) -> list[tuple[int, int, str]]:
+    """``entity_spans`` on a doc whose "model" entities are ``ents``: each rule in isolation."""
+    import spacy
+    from spacy.tokens import Doc, Span
+
+    from pipeline.enrich import entity_spans
+
+    doc = Doc(spacy.blank(language).vocab, words=words)
+    doc.ents = [Span(doc, start, end, label=label) for start, end, label in ents]
+    return entity_spans(doc, language)
+
+
 def test_seed_article_people_and_places(seeds_dir: Path) -> None:
     (tagged,) = tag_articles([_seed_article(seeds_dir)], get_settings().ner_model)
     persons = tagged.canonical_names("PER")
@@ -76,46 +90,24 @@ def test_canonicalise_joins_partial_person_names_only() -> None:
 
 
 def test_english_text_marks_known_places_the_model_left_untagged() -> None:
-    import spacy
-    from spacy.tokens import Doc
-
-    from pipeline.enrich import entity_spans
-
-    vocab = spacy.blank("en").vocab
     words = ["Talks", "between", "the", "United", "States", "and", "Moscow", "resumed", "in", "april", "."]
-    doc = Doc(vocab, words=words)  # no entities at all: only the rule can find these
-    assert entity_spans(doc, "en") == [(3, 5, "LOC"), (6, 7, "LOC")]
-    assert entity_spans(doc, "id") == []  # Indonesian dev data does not support the rule
-    assert entity_spans(Doc(vocab, words=["united", "states"]), "en") == []  # capitalised only
+    # no entities at all: only the rule can find these
+    assert _rule_spans(words, language="en") == [(3, 5, "LOC"), (6, 7, "LOC")]
+    assert _rule_spans(words, language="id") == []  # Indonesian dev data does not support the rule
+    assert _rule_spans(["united", "states"], language="en") == []  # capitalised only
 
 
 def test_a_lone_lower_case_word_is_no_entity_in_cased_text_only() -> None:
-    import spacy
-    from spacy.tokens import Doc, Span
-
-    from pipeline.enrich import entity_spans
-
-    vocab = spacy.blank("id").vocab
-    cased = Doc(vocab, words=["Kursi", "itu", "kosong", "di", "Jakarta"])
-    cased.ents = [Span(cased, 2, 3, label="LOC"), Span(cased, 4, 5, label="LOC")]
-    assert entity_spans(cased, "id") == [(4, 5, "LOC")]
-    lower = Doc(vocab, words=["presiden", "jokowi", "di", "jakarta"])
-    lower.ents = [Span(lower, 1, 2, label="PER"), Span(lower, 3, 4, label="LOC")]
-    assert entity_spans(lower, "id") == [(1, 2, "PER"), (3, 4, "LOC")]
+    cased = ["Kursi", "itu", "kosong", "di", "Jakarta"]
+    assert _rule_spans(cased, ((2, 3, "LOC"), (4, 5, "LOC"))) == [(4, 5, "LOC")]
+    lower = ["presiden", "jokowi", "di", "jakarta"]
+    assert _rule_spans(lower, ((1, 2, "PER"), (3, 4, "LOC"))) == [(1, 2, "PER"), (3, 4, "LOC")]
 
 
 def test_capitalised_words_after_an_office_title_are_a_person_when_the_model_found_none() -> None:
-    import spacy
-    from spacy.tokens import Doc, Span
-
-    from pipeline.enrich import entity_spans
-
-    vocab = spacy.blank("id").vocab
-
     def spans(text: str, ents: tuple[tuple[int, int, str], ...] = ()) -> list[str]:
-        doc = Doc(vocab, words=text.split())
-        doc.ents = [Span(doc, s, e, label=label) for s, e, label in ents]
-        return [f"{doc[s:e].text}/{label}" for s, e, label in entity_spans(doc, "id")]
+        words = text.split()
+        return [f"{' '.join(words[s:e])}/{label}" for s, e, label in _rule_spans(words, ents)]
 
     assert spans("dipimpin Wakil Asisten Menteri Luar Negeri Sonata Coulter , dan") == ["Sonata Coulter/PER"]
     # The country between title and name is not part of the name.
@@ -129,31 +121,17 @@ def test_capitalised_words_after_an_office_title_are_a_person_when_the_model_fou
 
 
 def test_place_extends_over_a_capitalised_word_before_it_and_english_names_end_capitalised() -> None:
-    import spacy
-    from spacy.tokens import Doc, Span
-
-    from pipeline.enrich import entity_spans
-
-    vocab = spacy.blank("en").vocab
-    doc = Doc(vocab, words=["Talks", "with", "North", "Korea", "ended", ",", "Griffin", "said"])
-    doc.ents = [Span(doc, 3, 4, label="LOC"), Span(doc, 6, 8, label="PER")]
-    assert entity_spans(doc, "en") == [(2, 4, "LOC"), (6, 7, "PER")]
+    words = ["Talks", "with", "North", "Korea", "ended", ",", "Griffin", "said"]
+    ents = ((3, 4, "LOC"), (6, 8, "PER"))
+    assert _rule_spans(words, ents, "en") == [(2, 4, "LOC"), (6, 7, "PER")]
     # Indonesian keeps lower-case words inside names as the model tagged them.
-    assert entity_spans(doc, "id") == [(2, 4, "LOC"), (6, 8, "PER")]
+    assert _rule_spans(words, ents, "id") == [(2, 4, "LOC"), (6, 8, "PER")]
     # Not over a lower-case word, nor into the entity before.
-    lower = Doc(vocab, words=["north", "Korea"])
-    lower.ents = [Span(lower, 1, 2, label="LOC")]
-    assert entity_spans(lower, "en") == [(1, 2, "LOC")]
+    assert _rule_spans(["north", "Korea"], ((1, 2, "LOC"),), "en") == [(1, 2, "LOC")]
 
 
 def test_english_the_before_a_known_place_is_cut_and_the_span_is_a_place() -> None:
-    import spacy
-    from spacy.tokens import Doc, Span
-
-    from pipeline.enrich import entity_spans
-
-    vocab = spacy.blank("en").vocab
-    doc = Doc(vocab, words=["The", "U.S", "will", "keep", "The", "Guardian", "informed"])
-    doc.ents = [Span(doc, 0, 2, label="ORG"), Span(doc, 4, 6, label="ORG")]
-    assert entity_spans(doc, "en") == [(1, 2, "LOC"), (4, 6, "ORG")]  # not a place: kept whole
-    assert entity_spans(doc, "id") == [(0, 2, "ORG"), (4, 6, "ORG")]  # English only
+    words = ["The", "U.S", "will", "keep", "The", "Guardian", "informed"]
+    ents = ((0, 2, "ORG"), (4, 6, "ORG"))
+    assert _rule_spans(words, ents, "en") == [(1, 2, "LOC"), (4, 6, "ORG")]  # not a place: kept whole
+    assert _rule_spans(words, ents, "id") == [(0, 2, "ORG"), (4, 6, "ORG")]  # English only
