@@ -241,9 +241,12 @@ def _mentions(doc: Doc, field: str, language: str | None) -> Iterator[Entity]:
 
 
 def canonicalise(mentions: list[Entity]) -> list[Entity]:
-    """Within one article, a person's partial name takes the fullest name it is part of."""
+    """Within one article, a person's partial name takes the fullest name it is part of; of two
+    equally full names (``Aji Santoso``, ``Aji Arema``) the one named first."""
+    # dict, not set: ties must not follow the per-process string hash, or a rerun of the same
+    # article could index a different canonical name.
     full_names = sorted(
-        {m.canonical for m in mentions if m.label == "PER" and " " in m.canonical},
+        dict.fromkeys(m.canonical for m in mentions if m.label == "PER" and " " in m.canonical),
         key=lambda name: -len(name.split()),
     )
     out = []

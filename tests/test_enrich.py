@@ -87,6 +87,10 @@ def test_canonicalise_joins_partial_person_names_only() -> None:
         "Lavrov",
         "Biden",
     ]
+    # Equally full names: the one named first, whatever the order of the process's string hashes.
+    for first, second in (("Aji Santoso", "Aji Arema"), ("Aji Arema", "Aji Santoso")):
+        out = canonicalise([ent(first), ent(second), ent("Aji")])
+        assert out[2].canonical == first
 
 
 def test_english_text_marks_known_places_the_model_left_untagged() -> None:
