@@ -1,10 +1,16 @@
 """Entity tagging throughput in the pipeline's own path (`pipeline.enrich.tag_articles`).
 
-    uv run python benchmarks/ner_throughput.py [--articles N] [--model DIR]
+    uv run python benchmarks/ner_throughput.py [--articles N] [--pairs P] [--model DIR]
 
-Tags N IndoSum articles (title + body, as the enrich step does) in one process, one thread, and
-prints one JSON line: articles/s, tokens/s (spaCy tokens of title + body), MB/s of text. The first
-batch is a warm-up (model load, first allocations) and is not timed. Needs ../shared.
+Tags N IndoSum articles (title + body, as the enrich step does), one process, one thread, and
+prints one JSON line per run: articles/s, tokens/s (spaCy tokens of title + body), MB/s of text.
+The first batch is a warm-up (model load, first allocations) and is not timed. Tokens are counted
+inside a memory zone, so counting does not leave the timed texts' words in the vocabulary.
+
+Side by side in one invocation: P pairs of fresh processes, alternating, each pair one run of
+the pipeline's path (``warta``) and one of the same path with the model loaded on thinc's default
+ops (``blis``, thinc's bundled BLIS for matrix products, as before Warta chose numpy's OpenBLAS).
+The last line is the summary: median tokens/s of each arm and their ratio. Needs ../shared.
 """
 
 from __future__ import annotations
@@ -13,13 +19,16 @@ import argparse
 import json
 import os
 import platform
+import statistics
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from pipeline.enrich import load_model, tag_articles
 from pipeline.records import Article
 from pipeline.settings import PROJECT_ROOT, get_settings
 
@@ -49,37 +58,77 @@ def load_articles(limit: int) -> list[Article]:
     return articles
 
 
+def measure(articles_n: int, model: Path, arm: str) -> dict[str, object]:
+    if arm == "blis":
+        import spacy
+
+        import pipeline.enrich as enrich
+
+        # The baseline arm: the same tagging path, the model loaded without Warta's ops choice.
+        enrich.load_model = lru_cache(maxsize=2)(spacy.load)
+    from pipeline.enrich import load_model, tag_articles
+
+    articles = load_articles(articles_n + 64)
+    warmup, timed = articles[:64], articles[64:]
+    nlp = load_model(model)
+    with nlp.memory_zone():
+        tokens = sum(len(nlp.tokenizer(a.title)) + len(nlp.tokenizer(a.body)) for a in timed)
+    chars = sum(len(a.title) + len(a.body) for a in timed)
+    list(tag_articles(warmup, model))
+    started = time.perf_counter()
+    entities = sum(len(t.entities) for t in tag_articles(timed, model))
+    elapsed = time.perf_counter() - started
+    return {
+        "benchmark": "ner_throughput",
+        "arm": arm,
+        "articles": len(timed),
+        "tokens": tokens,
+        "entities": entities,
+        "seconds": round(elapsed, 2),
+        "articles_per_s": round(len(timed) / elapsed, 1),
+        "tokens_per_s": round(tokens / elapsed),
+        "mb_per_s": round(chars / elapsed / 1e6, 3),
+        "model": str(model),
+        "threads": os.environ["OMP_NUM_THREADS"],
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--articles", type=int, default=500)
+    parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--model", type=Path, default=get_settings().ner_model)
+    parser.add_argument("--arm", choices=["warta", "blis"], help="one run in this process")
     args = parser.parse_args()
-    articles = load_articles(args.articles + 64)
-    warmup, timed = articles[:64], articles[64:]
-    nlp = load_model(args.model)
-    tokens = sum(len(nlp.tokenizer(a.title)) + len(nlp.tokenizer(a.body)) for a in timed)
-    chars = sum(len(a.title) + len(a.body) for a in timed)
-    list(tag_articles(warmup, args.model))
-    started = time.perf_counter()
-    entities = sum(len(t.entities) for t in tag_articles(timed, args.model))
-    elapsed = time.perf_counter() - started
-    print(
-        json.dumps(
-            {
-                "benchmark": "ner_throughput",
-                "articles": len(timed),
-                "tokens": tokens,
-                "entities": entities,
-                "seconds": round(elapsed, 2),
-                "articles_per_s": round(len(timed) / elapsed, 1),
-                "tokens_per_s": round(tokens / elapsed),
-                "mb_per_s": round(chars / elapsed / 1e6, 3),
-                "model": str(args.model),
-                "threads": os.environ["OMP_NUM_THREADS"],
-                "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
-            }
-        )
-    )
+    if args.arm:
+        print(json.dumps(measure(args.articles, args.model, args.arm)))
+        return
+    rates: dict[str, list[int]] = {"warta": [], "blis": []}
+    entities: dict[str, set[int]] = {"warta": set(), "blis": set()}
+    for pair in range(args.pairs):
+        for arm in ("warta", "blis") if pair % 2 == 0 else ("blis", "warta"):
+            command = [sys.executable, __file__, "--arm", arm, "--articles", str(args.articles)]
+            run = json.loads(
+                subprocess.run(
+                    [*command, "--model", str(args.model)], check=True, capture_output=True, text=True
+                ).stdout
+            )
+            print(json.dumps(run))
+            rates[arm].append(int(run["tokens_per_s"]))
+            entities[arm].add(int(run["entities"]))
+    warta, blis = statistics.median(rates["warta"]), statistics.median(rates["blis"])
+    summary = {
+        "summary": "ner_throughput",
+        "pairs": args.pairs,
+        "warta_tokens_per_s": rates["warta"],
+        "blis_tokens_per_s": rates["blis"],
+        "median_warta": warta,
+        "median_blis": blis,
+        "ratio": round(warta / blis, 2),
+        "same_entity_count": entities["warta"] == entities["blis"] and len(entities["warta"]) == 1,
+    }
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

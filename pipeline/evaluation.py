@@ -14,7 +14,7 @@ from trafilatura.utils import decode_file
 
 from pipeline.clean import detect_language
 from pipeline.conll import Score, read_conll
-from pipeline.enrich import LABELS, entity_spans, load_model
+from pipeline.enrich import LABELS, entity_spans, load_model, one_blas_thread
 
 
 def evaluate_ner(conll_path: Path, model_path: Path, types: frozenset[str] = LABELS) -> dict[str, Any]:
@@ -30,10 +30,11 @@ def evaluate_ner(conll_path: Path, model_path: Path, types: frozenset[str] = LAB
     # The pipeline knows each article's language; here the file's language stands in for it.
     language = detect_language(" ".join(t for s in sentences[:500] for t in s.tokens))
     docs = (Doc(nlp.vocab, words=s.tokens) for s in sentences)
-    for sentence, doc in zip(sentences, nlp.pipe(docs, batch_size=256), strict=True):
-        predicted = [span for span in entity_spans(doc, language) if span[2] in types]
-        score.add([span for span in sentence.spans() if span[2] in types], predicted)
-        tokens += len(sentence.tokens)
+    with one_blas_thread():
+        for sentence, doc in zip(sentences, nlp.pipe(docs, batch_size=256), strict=True):
+            predicted = [span for span in entity_spans(doc, language) if span[2] in types]
+            score.add([span for span in sentence.spans() if span[2] in types], predicted)
+            tokens += len(sentence.tokens)
     elapsed = time.perf_counter() - started
     return {
         "file": str(conll_path),

@@ -139,3 +139,18 @@ def test_english_the_before_a_known_place_is_cut_and_the_span_is_a_place() -> No
     ents = ((0, 2, "ORG"), (4, 6, "ORG"))
     assert _rule_spans(words, ents, "en") == [(1, 2, "LOC"), (4, 6, "ORG")]  # not a place: kept whole
     assert _rule_spans(words, ents, "id") == [(0, 2, "ORG"), (4, 6, "ORG")]  # English only
+
+
+def test_model_multiplies_with_numpy_on_one_thread_while_tagging() -> None:
+    """The speed choice in ``load_model`` (numpy's OpenBLAS, not thinc's BLIS) reaches every layer,
+    and tagging holds OpenBLAS to one thread (one worker per core)."""
+    from threadpoolctl import threadpool_info
+
+    from pipeline.enrich import load_model, one_blas_thread
+
+    nlp = load_model(get_settings().ner_model)
+    for _, component in nlp.pipeline:
+        assert all(not getattr(node.ops, "use_blis", True) for node in component.model.walk())
+    with one_blas_thread():
+        blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert blas and all(pool["num_threads"] == 1 for pool in blas)
