@@ -189,9 +189,20 @@ def install_model(trained: Path, output: Path) -> None:
         if output.exists():
             shutil.rmtree(output)
         shutil.copytree(trained, output)
+        _blank_paths(output / "config.cfg")
         for name in KEEP:
             if (Path(keep) / name).exists():
                 shutil.move(str(Path(keep) / name), output / name)
+
+
+def _blank_paths(config_path: Path) -> None:
+    """Null the ``[paths]`` section: it names the training run's temporary files, which loading
+    never reads and which would otherwise make every rebuild's config differ."""
+    from thinc.api import Config
+
+    config = Config().from_disk(config_path, interpolate=False)
+    config["paths"] = {key: None for key in config["paths"]}
+    config.to_disk(config_path)
 
 
 def train(

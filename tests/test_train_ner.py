@@ -1,4 +1,5 @@
-"""The training recipe's data steps: dev carve-out, mention replacement, the common-word list."""
+"""The training recipe's data steps: dev carve-out, mention replacement, the common-word list,
+and installing a trained model."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import random
 from pathlib import Path
 
 from pipeline.conll import Sentence
-from pipeline.train_ner import build_common_words, in_dev, replace_mentions
+from pipeline.train_ner import build_common_words, in_dev, install_model, replace_mentions
 
 
 def test_dev_carve_out_is_stable_and_near_its_share() -> None:
@@ -38,3 +39,26 @@ def test_common_words_are_those_mostly_written_in_lower_case(tmp_path: Path) -> 
     (corpus / "articles.jsonl").write_text(json.dumps({"text": text}) + "\n", encoding="utf-8")
     out = build_common_words(tmp_path, tmp_path / "common.txt")
     assert out.read_text(encoding="utf-8").split() == ["rakyat"]  # Joko: mostly capitalised; muda: too rare
+
+
+def test_install_model_keeps_the_card_and_blanks_the_training_paths(tmp_path: Path) -> None:
+    trained, output = tmp_path / "trained", tmp_path / "model"
+    trained.mkdir()
+    (trained / "meta.json").write_text("{}")
+    (trained / "config.cfg").write_text(
+        '[paths]\ntrain = "/tmp/warta-ner-x/train.spacy"\nvectors = "/tmp/warta-ner-x/vectors"\n\n'
+        '[nlp]\nlang = "id"\nvectors = ${paths.vectors}\n'
+    )
+    (output / "licenses").mkdir(parents=True)
+    (output / "MODEL_CARD.md").write_text("card")
+    (output / "licenses" / "NOTICE").write_text("notice")
+    (output / "old.bin").write_text("stale")
+
+    install_model(trained, output)
+
+    config = (output / "config.cfg").read_text()
+    assert "/tmp/warta-ner-x" not in config
+    assert "train = null" in config and "vectors = ${paths.vectors}" in config
+    assert (output / "MODEL_CARD.md").read_text() == "card"
+    assert (output / "licenses" / "NOTICE").read_text() == "notice"
+    assert (output / "meta.json").exists() and not (output / "old.bin").exists()
