@@ -35,6 +35,7 @@ _EDGE_PUNCT = "\"'\u201c\u201d\u2018\u2019\u00ab\u00bb()[]{},.;:!?"  # quotes, g
 def load_model(path: Path) -> Language:
     """The spaCy pipeline at ``path``, loaded once per process and path."""
     import spacy
+    from spacy.tokenizer import Tokenizer
     from thinc.api import NumpyOps
 
     if not (path / "meta.json").exists():
@@ -47,7 +48,60 @@ def load_model(path: Path) -> Language:
         model = getattr(component, "model", None)  # rule-based components have none
         for layer in model.walk() if model is not None else ():
             layer.ops = ops
+    tokenizer = nlp.tokenizer
+    if isinstance(tokenizer, Tokenizer) and tokenizer.prefix_search is not None:
+        anchored = _AnchoredPrefix.of(tokenizer.prefix_search.__self__)
+        if anchored is not None:
+            tokenizer.prefix_search = anchored.search
     return nlp
+
+
+class _AnchoredPrefix:
+    """spaCy's prefix rules as ``match`` instead of ``search``, with the same results.
+
+    spaCy joins its prefix rules as ``^a|^b|...`` and calls ``search``, which retries every rule
+    at every position of every word (about a fifth of the tokenizer's time here); all but rules
+    that start with a literal are anchored, so ``match`` finds the same match unless the word
+    contains one of those literals (Indonesian's ``<a([^>]+)>``), when ``search`` still runs.
+    ``pattern`` keeps the rules' text, which spaCy reads when it serialises the tokenizer.
+    """
+
+    def __init__(self, regex: re.Pattern[str], unanchored_literals: tuple[str, ...]) -> None:
+        self.regex = regex
+        self.pattern = regex.pattern
+        self.unanchored_literals = unanchored_literals
+
+    @classmethod
+    def of(cls, regex: re.Pattern[str]) -> _AnchoredPrefix | None:
+        """None when the rules are not of that shape (then spaCy's ``search`` stays)."""
+        import re._parser as sre_parse  # the regex's own parse: what is anchored, exactly
+
+        if regex.flags & (re.MULTILINE | re.IGNORECASE):
+            return None
+        tree = sre_parse.parse(regex.pattern, regex.flags)
+        if len(tree) and tree[0] == (sre_parse.AT, sre_parse.AT_BEGINNING):
+            return cls(regex, ())  # every branch anchored (the parser factored the ``^`` out)
+        if len(tree) != 1 or tree[0][0] is not sre_parse.BRANCH:
+            return None
+        literals = []
+        for branch in tree[0][1][1]:
+            if len(branch) and branch[0] == (sre_parse.AT, sre_parse.AT_BEGINNING):
+                continue
+            literal = ""
+            for op, value in branch:
+                if op is not sre_parse.LITERAL:
+                    break
+                literal += chr(value)
+            if not literal:
+                return None
+            literals.append(literal)
+        return cls(regex, tuple(literals))
+
+    def search(self, text: str) -> re.Match[str] | None:
+        found = self.regex.match(text)
+        if found is None and any(literal in text for literal in self.unanchored_literals):
+            found = self.regex.search(text)
+        return found
 
 
 def one_blas_thread() -> threadpool_limits:

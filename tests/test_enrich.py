@@ -154,3 +154,31 @@ def test_model_multiplies_with_numpy_on_one_thread_while_tagging() -> None:
     with one_blas_thread():
         blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
         assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+
+def test_anchored_prefix_rules_tokenise_exactly_as_spacy_does() -> None:
+    """``load_model`` swaps spaCy's prefix ``search`` for ``match`` (speed); tokens must not change,
+    including the one unanchored Indonesian rule, ``<a([^>]+)>``, anywhere in a word."""
+    import json
+
+    import spacy
+
+    from pipeline.enrich import load_model
+
+    path = get_settings().ner_model
+    fast, plain = load_model(path).tokenizer, spacy.load(path).tokenizer
+    assert fast.prefix_search is not plain.prefix_search  # type: ignore[attr-defined]
+    texts = [
+        "x<ahref>",  # spaCy's whitespace split comes first: the rule sees one word at a time
+        "<ahref>kata",
+        "kata<ab='c'>d</a>",
+        "(<ax>)",
+        "US$5 dan Rp10.000,-",
+        '"(Jakarta)" ...dan —kata «kata» <b/>x +62 812',
+    ]
+    corpus = Path(__file__).resolve().parents[2] / "shared/data/corpus/indosum/articles.jsonl"
+    with corpus.open(encoding="utf-8") as lines:
+        texts += [json.loads(next(lines))["text"] for _ in range(300)]
+    for text in texts:
+        assert [(t.text, t.idx) for t in fast(text)] == [(t.text, t.idx) for t in plain(text)]
+    assert fast.to_bytes() == plain.to_bytes()  # type: ignore[attr-defined]  # rules serialise as before
