@@ -60,7 +60,7 @@ class _AnchoredPrefix:
     """spaCy's prefix rules as ``match`` instead of ``search``, with the same results.
 
     spaCy joins its prefix rules as ``^a|^b|...`` and calls ``search``, which retries every rule
-    at every position of every word (about a fifth of the tokenizer's time here); all but rules
+    at every position of every word (about 40% of the tokenizer's time here); all but rules
     that start with a literal are anchored, so ``match`` finds the same match unless the word
     contains one of those literals (Indonesian's ``<a([^>]+)>``), when ``search`` still runs.
     ``pattern`` keeps the rules' text, which spaCy reads when it serialises the tokenizer.
