@@ -74,8 +74,10 @@ class _AnchoredPrefix:
     @classmethod
     def of(cls, regex: re.Pattern[str]) -> _AnchoredPrefix | None:
         """None when the rules are not of that shape (then spaCy's ``search`` stays)."""
-        import re._parser as sre_parse  # the regex's own parse: what is anchored, exactly
-
+        try:  # the regex's own parse says exactly what is anchored; private, so optional
+            import re._parser as sre_parse
+        except ImportError:
+            return None
         if regex.flags & (re.MULTILINE | re.IGNORECASE):
             return None
         tree = sre_parse.parse(regex.pattern, regex.flags)
