@@ -8,7 +8,7 @@ from pathlib import Path
 from pipeline.enrich import canonicalise, tag_articles
 from pipeline.gazetteer import canonical_place
 from pipeline.records import Article, Entity
-from pipeline.settings import get_settings
+from pipeline.settings import PROJECT_ROOT, get_settings
 
 
 def _seed_article(seeds_dir: Path) -> Article:
@@ -176,7 +176,7 @@ def test_anchored_prefix_rules_tokenise_exactly_as_spacy_does() -> None:
         "US$5 dan Rp10.000,-",
         '"(Jakarta)" ...dan —kata «kata» <b/>x +62 812',
     ]
-    corpus = Path(__file__).resolve().parents[2] / "shared/data/corpus/indosum/articles.jsonl"
+    corpus = PROJECT_ROOT.parent / "shared" / "data" / "corpus" / "indosum" / "articles.jsonl"
     with corpus.open(encoding="utf-8") as lines:
         texts += [json.loads(next(lines))["text"] for _ in range(300)]
     for text in texts:
