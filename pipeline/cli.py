@@ -424,9 +424,12 @@ def train_ner(
     data: Annotated[Path, typer.Option(help="The shared NER corpora folder.")] = DEFAULT_NER_DATA,
     max_steps: Annotated[int | None, typer.Option(help="Override the config's training steps.")] = None,
 ) -> None:
-    """Rebuild pipeline/models/ner from the corpora (fixed seed, pinned config)."""
-    from pipeline.train_ner import train
+    """Rebuild pipeline/models/ner from the corpora (fixed seed, pinned config), and the entity
+    rules' common-word list from IndoSum."""
+    from pipeline.enrich import COMMON_WORDS_PATH
+    from pipeline.train_ner import build_common_words, train
 
+    typer.echo(f"common words written to {build_common_words(data.parent, COMMON_WORDS_PATH)}")
     typer.echo(f"model written to {train(data, max_steps=max_steps)}")
 
 

@@ -148,12 +148,19 @@ def _tag_batch(nlp: Language, articles: list[Article]) -> list[TaggedArticle]:
     return tagged
 
 
-def entity_label(label: str, text: str) -> str:
-    """A "person" or "organisation" whose whole name is a known country or city is a place
-    (``Ukraina``, ``U.S``)."""
-    if label in ("PER", "ORG") and is_place(text):
-        return "LOC"
-    return label
+def _whole_span_rule(doc: Doc, start: int, end: int, label: str, language: str | None) -> tuple[int, str]:
+    """The rules that read one model entity's whole text; returns its (possibly later) start and
+    its label:
+    - in English, a leading ``the`` before a known place is cut and the span is a place
+      (``The U.S``, tagged as an organisation);
+    - a "person" or "organisation" whose whole name is a known country or city is a place
+      (``Ukraina``, ``U.S``)."""
+    starts_with_the = end - start > 1 and doc[start].lower_ == "the"
+    if language == "en" and starts_with_the and is_place(doc[start + 1 : end].text):
+        return start + 1, "LOC"
+    if label in ("PER", "ORG") and is_place(doc[start:end].text):
+        return start, "LOC"
+    return start, label
 
 
 def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, str]]:
@@ -176,14 +183,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     cased = _is_cased(doc)
     ents = list(doc.ents)
     for i, ent in enumerate(ents):
-        start, end, label = ent.start, ent.end, entity_label(ent.label_, ent.text)
-        if (
-            language == "en"
-            and end - start > 1
-            and doc[start].lower_ == "the"
-            and is_place(doc[start + 1 : end].text)
-        ):
-            start, label = start + 1, "LOC"  # ``[The U.S]`` tagged as an organisation
+        end = ent.end
+        start, label = _whole_span_rule(doc, ent.start, end, ent.label_, language)
         if label == "LOC":
             limit = min(len(doc), ents[i + 1].start if i + 1 < len(ents) else len(doc), end + 2)
             for longer in range(limit, end, -1):

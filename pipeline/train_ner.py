@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.conll import Sentence, read_conll
-from pipeline.enrich import COMMON_WORDS_PATH
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = PROJECT_ROOT / "training" / "ner.cfg"
@@ -217,7 +216,6 @@ def train(
     from spacy.tokens import Doc, DocBin, Span
 
     splits = split_corpora(data_dir)
-    build_common_words(data_dir.parent, COMMON_WORDS_PATH)
     pools = mention_pools(splits)
     rng = random.Random(MENTION_SEED)
     nlp = spacy.blank("id")

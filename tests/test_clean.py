@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pipeline.clean import clean, detect_language
 from pipeline.records import Article, RawArticle, Rejection
+from pipeline.settings import PROJECT_ROOT
 
 
 def _raw(content: str, fmt: str = "text", **extra: object) -> RawArticle:
@@ -138,7 +139,7 @@ def test_an_article_split_over_containers_is_read_whole() -> None:
 
     from pipeline.evaluation import page_precision_recall
 
-    folder = Path(__file__).resolve().parents[2] / "shared" / "data" / "extraction" / "zyte-dev"
+    folder = PROJECT_ROOT.parent / "shared" / "data" / "extraction" / "zyte-dev"
     truth = json.loads((folder / "ground_truth.json").read_text())
     key, gold = next((k, g) for k, g in truth.items() if "future-of-banking" in g["url"])
     html = gzip.decompress((folder / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8")

@@ -134,6 +134,14 @@ def test_place_extends_over_a_capitalised_word_before_it_and_english_names_end_c
     assert _rule_spans(["north", "Korea"], ((1, 2, "LOC"),), "en") == [(1, 2, "LOC")]
 
 
+def test_person_or_organisation_whose_whole_name_is_a_place_becomes_a_place() -> None:
+    words = ["Ukraina", "dan", "Sergei", "Lavrov", "di", "U.S", "dan"]
+    words += ["Kementerian", "Luar", "Negeri", "Rusia"]
+    ents = ((0, 1, "PER"), (2, 4, "PER"), (5, 6, "ORG"), (7, 11, "ORG"))
+    # Only a whole place name: the ministry keeps its label although it ends in one.
+    assert _rule_spans(words, ents) == [(0, 1, "LOC"), (2, 4, "PER"), (5, 6, "LOC"), (7, 11, "ORG")]
+
+
 def test_english_the_before_a_known_place_is_cut_and_the_span_is_a_place() -> None:
     words = ["The", "U.S", "will", "keep", "The", "Guardian", "informed"]
     ents = ((0, 2, "ORG"), (4, 6, "ORG"))

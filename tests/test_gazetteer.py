@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.enrich import entity_label
 from pipeline.gazetteer import canonical_place
 
 
@@ -31,10 +30,3 @@ def test_words_and_organisations_are_not_places() -> None:
     # Lower-case "as" is an Indonesian word; AS is American Samoa's ISO code but never meant so here.
     for name in ("as", "Kremlin", "PBB", "UN", "EU", "Reuters", "Vladimir Putin"):
         assert canonical_place(name) is None, name
-
-
-def test_person_or_organisation_label_on_a_place_name_becomes_location() -> None:
-    assert entity_label("PER", "Ukraina") == "LOC"
-    assert entity_label("PER", "Sergei Lavrov") == "PER"
-    assert entity_label("ORG", "U.S") == "LOC"
-    assert entity_label("ORG", "Kementerian Luar Negeri Rusia") == "ORG"  # only a whole place name

@@ -62,3 +62,12 @@ def test_install_model_keeps_the_card_and_blanks_the_training_paths(tmp_path: Pa
     assert (output / "MODEL_CARD.md").read_text() == "card"
     assert (output / "licenses" / "NOTICE").read_text() == "notice"
     assert (output / "meta.json").exists() and not (output / "old.bin").exists()
+
+
+def test_committed_common_words_are_what_indosum_rebuilds(tmp_path: Path) -> None:
+    # The entity rules read the committed list; it must be exactly what ``warta train ner`` rebuilds.
+    from pipeline.enrich import COMMON_WORDS_PATH
+    from pipeline.settings import PROJECT_ROOT
+
+    rebuilt = build_common_words(PROJECT_ROOT.parent / "shared" / "data", tmp_path / "common.txt")
+    assert rebuilt.read_bytes() == COMMON_WORDS_PATH.read_bytes()
