@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from threadpoolctl import threadpool_limits
 
-from pipeline.gazetteer import canonical_place, is_place
+from pipeline.gazetteer import canonical_place, is_demonym, is_place
 from pipeline.records import Article, Entity, TaggedArticle
 
 if TYPE_CHECKING:
@@ -173,6 +173,10 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     - a "person" or "organisation" whose whole name is a known place is a place;
     - in cased text, a single lower-case word is not an entity (lower-cased text, like NER-P's,
       keeps them);
+    - in Indonesian cased text, a single title-case word that opens a sentence and that
+      Indonesian news mostly writes in lower case is not an entity (``Bulan lalu``);
+    - in English text, a single word that is a nationality or an official language
+      (``American``, ``French``) is not an entity;
     - in English text (``language="en"``), capitalised words outside any entity that name a known
       country or city are places, an entity's trailing lower-case words are cut (``Griffin said``),
       and a leading ``the`` before a known place is cut (``The U.S``, tagged as an organisation);
@@ -201,10 +205,35 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
                 end -= 1  # English names end in a capitalised word (``Griffin [said]``)
         if cased and end - start == 1 and doc[start].text.isalpha() and doc[start].text.islower():
             continue  # one lower-case word in cased text is no name (``kosong``, "empty")
+        if language == "en" and end - start == 1 and is_demonym(doc[start].text):
+            continue  # a nationality, not a name (``American``, ``Italian``)
+        if (
+            language == "id"
+            and cased
+            and end - start == 1
+            and doc[start].is_title  # not an acronym (``BIG``)
+            and doc[start].lower_ in _common_words()
+            and _opens_sentence(doc, start)
+        ):
+            continue  # capitalised only because it opens the sentence (``Bulan lalu``, "last month")
         spans.append((start, end, label))
     if language == "en":
         spans = _known_places(doc, spans)
     return _titled_persons(doc, spans)
+
+
+_SENTENCE_END = frozenset(".!?…")
+_QUOTES = frozenset("\"'\u201c\u201d\u2018\u2019")  # straight and curly, opening and closing
+
+
+def _opens_sentence(doc: Doc, i: int) -> bool:
+    """Token ``i`` starts the text, a line or a sentence (quotes before it aside), and is no
+    dateline (``Serang, Banten (ANTARA News) -``: a bracket follows within three tokens)."""
+    if any(t.text == "(" for t in doc[i + 1 : i + 4]):
+        return False
+    while i > 0 and doc[i - 1].text in _QUOTES:
+        i -= 1
+    return i == 0 or doc[i - 1].text in _SENTENCE_END or "\n" in doc[i - 1].text_with_ws
 
 
 def _is_cased(doc: Doc) -> bool:

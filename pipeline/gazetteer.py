@@ -108,3 +108,50 @@ def canonical_place(name: str) -> str | None:
 
 def is_place(name: str) -> bool:
     return canonical_place(name) is not None
+
+
+# English adjectives of place: suffix -> endings that turn the stem back into a place name
+# (``Argentin|ian`` -> ``Argentina``, ``Ital|ian`` -> ``Italy``, ``Europ|ean`` -> ``Europe``).
+# ``-n`` only after a vowel (``Russia|n``), which keeps ``Eastern`` from ``Easter``.
+_PLACE_SUFFIXES = (
+    ("ian", ("", "a", "y", "ia")),
+    ("ean", ("e",)),
+    ("ese", ("", "a")),
+    ("ish", ("ey", "and")),
+    ("an", ("", "a", "o")),
+    ("n", ("",)),
+    ("i", ("",)),
+)
+
+
+@lru_cache(maxsize=1)
+def _official_language_names() -> frozenset[str]:
+    """CLDR's English names of every territory's official languages (``French``, ``Arabic``,
+    ``Dutch``): the demonyms no suffix rule derives."""
+    from babel import Locale
+    from babel.languages import get_official_languages
+
+    english = Locale("en")
+    return frozenset(
+        str(english.languages[code])
+        for territory in english.territories
+        for code in get_official_languages(str(territory), de_facto=True)
+        if code in english.languages
+    )
+
+
+@lru_cache(maxsize=4096)
+def is_demonym(word: str) -> bool:
+    """An English adjective of a country or region, or an official language's name
+    (``American``, ``Argentinian``, ``Chinese``, ``French``): a nationality, not a name."""
+    if not word[:1].isupper() or is_place(word):
+        return False
+    if word in _official_language_names():
+        return True
+    for suffix, endings in _PLACE_SUFFIXES:
+        stem = word.removesuffix(suffix)
+        if stem == word or len(stem) < 3 or (suffix == "n" and stem[-1] not in "aeiou"):
+            continue
+        if any(is_place(stem + ending) for ending in endings):
+            return True
+    return False

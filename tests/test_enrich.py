@@ -190,3 +190,24 @@ def test_anchored_prefix_rules_tokenise_exactly_as_spacy_does() -> None:
     for text in texts:
         assert [(t.text, t.idx) for t in fast(text)] == [(t.text, t.idx) for t in plain(text)]
     assert fast.to_bytes() == plain.to_bytes()  # type: ignore[attr-defined]  # rules serialise as before
+
+
+def test_a_common_word_tagged_only_because_it_opens_a_sentence_is_no_entity() -> None:
+    def spans(words: list[str], ents: tuple[tuple[int, int, str], ...], language: str = "id") -> list[str]:
+        return [" ".join(words[s:e]) for s, e, _ in _rule_spans(words, ents, language)]
+
+    words = ["Bulan", "lalu", "Joko", "pergi", ".", '"', "Memasuki", "musim", "ini", "berat", "."]
+    assert spans(words, ((0, 1, "LOC"), (2, 3, "PER"), (6, 7, "PER"))) == ["Joko"]
+    # A dateline, an acronym and a common word inside a sentence stay as the model tagged them.
+    assert spans(["Serang", ",", "Banten", "(", "ANTARA", ")", "-"], ((0, 1, "LOC"),)) == ["Serang"]
+    assert spans(["BIG", "merupakan", "badan"], ((0, 1, "ORG"),)) == ["BIG"]
+    assert spans(["kata", "Bulan", "lalu"], ((1, 2, "PER"),)) == ["Bulan"]
+    # The list is Indonesian: English text keeps it.
+    assert spans(["Bulan", "lalu"], ((0, 1, "LOC"),), "en") == ["Bulan"]
+
+
+def test_an_english_nationality_alone_is_no_entity() -> None:
+    words = ["The", "American", "envoy", "met", "Italian", "Airlines", "staff"]
+    ents = ((1, 2, "ORG"), (4, 6, "ORG"))
+    assert _rule_spans(words, ents, "en") == [(4, 6, "ORG")]  # a name that starts with one stays
+    assert _rule_spans(words, ents, "id") == [(1, 2, "ORG"), (4, 6, "ORG")]

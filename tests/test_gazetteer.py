@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.gazetteer import canonical_place
+from pipeline.gazetteer import canonical_place, is_demonym
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,11 @@ def test_words_and_organisations_are_not_places() -> None:
     # Lower-case "as" is an Indonesian word; AS is American Samoa's ISO code but never meant so here.
     for name in ("as", "Kremlin", "PBB", "UN", "EU", "Reuters", "Vladimir Putin"):
         assert canonical_place(name) is None, name
+
+
+def test_demonyms_and_official_languages_are_not_names() -> None:
+    for word in ("American", "Argentinian", "Italian", "Russian", "Chinese", "Israeli", "European", "French"):
+        assert is_demonym(word), word
+    # Names, places and words that only look derived (``Eastern`` is not from Easter Island).
+    for word in ("Brian", "Jordan", "Christian", "Eastern", "Russia", "Putin", "american"):
+        assert not is_demonym(word), word
