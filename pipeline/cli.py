@@ -425,11 +425,14 @@ def train_ner(
     max_steps: Annotated[int | None, typer.Option(help="Override the config's training steps.")] = None,
 ) -> None:
     """Rebuild pipeline/models/ner from the corpora (fixed seed, pinned config), and the entity
-    rules' common-word list from IndoSum."""
-    from pipeline.enrich import COMMON_WORDS_PATH
-    from pipeline.train_ner import build_common_words, train
+    rules' common-word lists (Indonesian from IndoSum, English from the English pages' gold text)."""
+    from pipeline.enrich import common_words_path
+    from pipeline.train_ner import COMMON_WORD_MIN_COUNT, build_common_words, common_word_texts, train
 
-    typer.echo(f"common words written to {build_common_words(data.parent, COMMON_WORDS_PATH)}")
+    for language, min_count in COMMON_WORD_MIN_COUNT.items():
+        texts = common_word_texts(data.parent, language)
+        written = build_common_words(texts, common_words_path(language), min_count)
+        typer.echo(f"common words written to {written}")
     typer.echo(f"model written to {train(data, max_steps=max_steps)}")
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc
 
 LABELS: frozenset[str] = frozenset({"PER", "ORG", "LOC"})
-COMMON_WORDS_PATH = Path(__file__).resolve().parent / "models" / "common_words_id.txt"
+MODELS_DIR = Path(__file__).resolve().parent / "models"
 _SPACE = re.compile(r"\s+")
 _EDGE_PUNCT = "\"'\u201c\u201d\u2018\u2019\u00ab\u00bb()[]{},.;:!?"  # quotes, guillemets, brackets
 
@@ -173,8 +173,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     - a "person" or "organisation" whose whole name is a known place is a place;
     - in cased text, a single lower-case word is not an entity (lower-cased text, like NER-P's,
       keeps them);
-    - in Indonesian cased text, a single title-case word that opens a sentence and that
-      Indonesian news mostly writes in lower case is not an entity (``Bulan lalu``);
+    - in Indonesian and English cased text, a single title-case word that opens a sentence and
+      that the language's news mostly writes in lower case is not an entity (``Bulan lalu``);
     - in English text, a single word that is a nationality or an official language
       (``American``, ``French``) is not an entity;
     - in English text (``language="en"``), capitalised words outside any entity that name a known
@@ -208,11 +208,11 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
         if language == "en" and end - start == 1 and is_demonym(doc[start].text):
             continue  # a nationality, not a name (``American``, ``Italian``)
         if (
-            language == "id"
+            language in ("id", "en")
             and cased
             and end - start == 1
             and doc[start].is_title  # not an acronym (``BIG``)
-            and doc[start].lower_ in _common_words()
+            and doc[start].lower_ in _common_words(language)
             and _opens_sentence(doc, start)
         ):
             continue  # capitalised only because it opens the sentence (``Bulan lalu``, "last month")
@@ -295,11 +295,16 @@ def _titled_persons(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[i
 _PORTFOLIO = re.compile(r"^(?:per|pe|ke)[a-z]{3,}an$")  # Perhubungan, Pekerjaan, Keuangan
 
 
-@lru_cache(maxsize=1)
-def _common_words() -> frozenset[str]:
-    """Words Indonesian news mostly writes in lower case (``muda``, ``rakyat``, ``nomor``): a
-    capitalised one after a title is part of the office, not a name. Built by ``warta train ner``."""
-    return frozenset(COMMON_WORDS_PATH.read_text(encoding="utf-8").split())
+def common_words_path(language: str) -> Path:
+    return MODELS_DIR / f"common_words_{language}.txt"
+
+
+@lru_cache(maxsize=4)
+def _common_words(language: str = "id") -> frozenset[str]:
+    """Words the language's news mostly writes in lower case (``muda``, ``rakyat``, ``nomor``;
+    ``hopefully``, ``took``): a capitalised one after a title is part of the office, and one
+    alone at a sentence's start is no name. Built by ``warta train ner``."""
+    return frozenset(common_words_path(language).read_text(encoding="utf-8").split())
 
 
 def _name_word(text: str) -> bool:

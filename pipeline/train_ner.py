@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,17 +124,36 @@ def build_vectors(corpus: Path, work: Path, dim: int = 96, bucket: int = 20000) 
     return out
 
 
-def build_common_words(shared_data: Path, out: Path, min_count: int = 10, min_lower: float = 0.3) -> Path:
-    """Words IndoSum writes in lower case at least ``min_lower`` of the time (and ``min_count``
-    times): the entity rules use them to tell an office (``Menteri Tenaga Kerja``) from a name."""
+def common_word_texts(shared_data: Path, language: str) -> Iterator[str]:
+    """The text each common-word list is counted on: IndoSum for Indonesian, the English pages'
+    gold text (their ``lang`` attribute says English) for English."""
+    if language == "id":
+        with (shared_data / VECTOR_TEXTS[0]).open(encoding="utf-8") as articles:
+            for line in articles:
+                yield json.loads(line)["text"]
+        return
+    gold_path = shared_data / VECTOR_TEXTS[1]
+    manifest = json.loads((gold_path.parent / "manifest.json").read_text(encoding="utf-8"))
+    for page_id, page in json.loads(gold_path.read_text(encoding="utf-8")).items():
+        if (manifest[page_id].get("html_lang_attr") or "").startswith(language):
+            yield page["articleBody"]
+
+
+# Fewer English texts (46 pages against 3,463 articles), so a lower count for English.
+COMMON_WORD_MIN_COUNT = {"id": 10, "en": 3}
+
+
+def build_common_words(texts: Iterable[str], out: Path, min_count: int = 10, min_lower: float = 0.3) -> Path:
+    """Words the texts write in lower case at least ``min_lower`` of the time (and ``min_count``
+    times): the entity rules use them to tell an office (``Menteri Tenaga Kerja``) from a name,
+    and a sentence's capitalised first word (``Bulan lalu``) from one."""
     lower: Counter[str] = Counter()
     total: Counter[str] = Counter()
-    with (shared_data / VECTOR_TEXTS[0]).open(encoding="utf-8") as articles:
-        for line in articles:
-            for word in re.findall(r"[A-Za-z]+", json.loads(line)["text"]):
-                total[word.lower()] += 1
-                if word.islower():
-                    lower[word] += 1
+    for text in texts:
+        for word in re.findall(r"[A-Za-z]+", text):
+            total[word.lower()] += 1
+            if word.islower():
+                lower[word] += 1
     common = sorted(w for w, n in lower.items() if n >= min_count and n / total[w] >= min_lower)
     out.write_text("\n".join(common) + "\n", encoding="utf-8")
     return out

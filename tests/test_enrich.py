@@ -202,7 +202,8 @@ def test_a_common_word_tagged_only_because_it_opens_a_sentence_is_no_entity() ->
     assert spans(["Serang", ",", "Banten", "(", "ANTARA", ")", "-"], ((0, 1, "LOC"),)) == ["Serang"]
     assert spans(["BIG", "merupakan", "badan"], ((0, 1, "ORG"),)) == ["BIG"]
     assert spans(["kata", "Bulan", "lalu"], ((1, 2, "PER"),)) == ["Bulan"]
-    # The list is Indonesian: English text keeps it.
+    # Each language has its own list: English drops its own common words, not Indonesian ones.
+    assert spans(["Instead", ",", "they", "left", "."], ((0, 1, "PER"),), "en") == []
     assert spans(["Bulan", "lalu"], ((0, 1, "LOC"),), "en") == ["Bulan"]
 
 

@@ -3,12 +3,20 @@ and installing a trained model."""
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
+import pytest
+
 from pipeline.conll import Sentence
-from pipeline.train_ner import build_common_words, in_dev, install_model, replace_mentions
+from pipeline.train_ner import (
+    COMMON_WORD_MIN_COUNT,
+    build_common_words,
+    common_word_texts,
+    in_dev,
+    install_model,
+    replace_mentions,
+)
 
 
 def test_dev_carve_out_is_stable_and_near_its_share() -> None:
@@ -33,11 +41,8 @@ def test_replace_mentions_swaps_each_entity_for_one_of_its_type_and_keeps_the_re
 
 
 def test_common_words_are_those_mostly_written_in_lower_case(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus" / "indosum"
-    corpus.mkdir(parents=True)
     text = " ".join(["rakyat"] * 12 + ["Rakyat"] * 3 + ["Joko"] * 20 + ["joko"] * 2 + ["muda"] * 5)
-    (corpus / "articles.jsonl").write_text(json.dumps({"text": text}) + "\n", encoding="utf-8")
-    out = build_common_words(tmp_path, tmp_path / "common.txt")
+    out = build_common_words([text], tmp_path / "common.txt")
     assert out.read_text(encoding="utf-8").split() == ["rakyat"]  # Joko: mostly capitalised; muda: too rare
 
 
@@ -64,10 +69,12 @@ def test_install_model_keeps_the_card_and_blanks_the_training_paths(tmp_path: Pa
     assert (output / "meta.json").exists() and not (output / "old.bin").exists()
 
 
-def test_committed_common_words_are_what_indosum_rebuilds(tmp_path: Path) -> None:
-    # The entity rules read the committed list; it must be exactly what ``warta train ner`` rebuilds.
-    from pipeline.enrich import COMMON_WORDS_PATH
+@pytest.mark.parametrize("language", sorted(COMMON_WORD_MIN_COUNT))
+def test_committed_common_words_are_what_the_shared_texts_rebuild(tmp_path: Path, language: str) -> None:
+    # The entity rules read the committed lists; each must be exactly what ``warta train ner`` rebuilds.
+    from pipeline.enrich import common_words_path
     from pipeline.settings import PROJECT_ROOT
 
-    rebuilt = build_common_words(PROJECT_ROOT.parent / "shared" / "data", tmp_path / "common.txt")
-    assert rebuilt.read_bytes() == COMMON_WORDS_PATH.read_bytes()
+    texts = common_word_texts(PROJECT_ROOT.parent / "shared" / "data", language)
+    rebuilt = build_common_words(texts, tmp_path / "common.txt", COMMON_WORD_MIN_COUNT[language])
+    assert rebuilt.read_bytes() == common_words_path(language).read_bytes()
