@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 LABELS: frozenset[str] = frozenset({"PER", "ORG", "LOC"})
 MODELS_DIR = Path(__file__).resolve().parent / "models"
+COMMON_WORD_LANGUAGES = ("id", "en")  # languages with a common-word list in MODELS_DIR
 _SPACE = re.compile(r"\s+")
 _EDGE_PUNCT = "\"'\u201c\u201d\u2018\u2019\u00ab\u00bb()[]{},.;:!?"  # quotes, guillemets, brackets
 
@@ -208,7 +209,7 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
         if language == "en" and end - start == 1 and is_demonym(doc[start].text):
             continue  # a nationality, not a name (``American``, ``Italian``)
         if (
-            language in ("id", "en")
+            language in COMMON_WORD_LANGUAGES
             and cased
             and end - start == 1
             and doc[start].is_title  # not an acronym (``BIG``)
@@ -284,7 +285,7 @@ def _titled_persons(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[i
             words = [t.lower_ for t in doc[start:end]]
             if (
                 not any(k in covered for k in range(start, end))
-                and not any(w in _common_words() or _PORTFOLIO.match(w) for w in words)
+                and not any(w in _common_words("id") or _PORTFOLIO.match(w) for w in words)
                 and not is_place(doc[start:end].text)
             ):
                 added.append((start, end, "PER"))
@@ -300,7 +301,7 @@ def common_words_path(language: str) -> Path:
 
 
 @lru_cache(maxsize=4)
-def _common_words(language: str = "id") -> frozenset[str]:
+def _common_words(language: str) -> frozenset[str]:
     """Words the language's news mostly writes in lower case (``muda``, ``rakyat``, ``nomor``;
     ``hopefully``, ``took``): a capitalised one after a title is part of the office, and one
     alone at a sentence's start is no name. Built by ``warta train ner``."""

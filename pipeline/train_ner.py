@@ -127,6 +127,8 @@ def build_vectors(corpus: Path, work: Path, dim: int = 96, bucket: int = 20000) 
 def common_word_texts(shared_data: Path, language: str) -> Iterator[str]:
     """The text each common-word list is counted on: IndoSum for Indonesian, the English pages'
     gold text (their ``lang`` attribute says English) for English."""
+    if language not in COMMON_WORD_MIN_COUNT:
+        raise ValueError(f"no common-word texts for language {language!r}")
     if language == "id":
         with (shared_data / VECTOR_TEXTS[0]).open(encoding="utf-8") as articles:
             for line in articles:

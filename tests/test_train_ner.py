@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.conll import Sentence
+from pipeline.enrich import COMMON_WORD_LANGUAGES, common_words_path
 from pipeline.train_ner import (
     COMMON_WORD_MIN_COUNT,
     build_common_words,
@@ -69,10 +70,9 @@ def test_install_model_keeps_the_card_and_blanks_the_training_paths(tmp_path: Pa
     assert (output / "meta.json").exists() and not (output / "old.bin").exists()
 
 
-@pytest.mark.parametrize("language", sorted(COMMON_WORD_MIN_COUNT))
+@pytest.mark.parametrize("language", COMMON_WORD_LANGUAGES)
 def test_committed_common_words_are_what_the_shared_texts_rebuild(tmp_path: Path, language: str) -> None:
     # The entity rules read the committed lists; each must be exactly what ``warta train ner`` rebuilds.
-    from pipeline.enrich import common_words_path
     from pipeline.settings import PROJECT_ROOT
 
     texts = common_word_texts(PROJECT_ROOT.parent / "shared" / "data", language)
