@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.conll import Sentence
 from pipeline.enrich import COMMON_WORD_LANGUAGES, common_words_path
+from pipeline.settings import PROJECT_ROOT
 from pipeline.train_ner import (
     COMMON_WORD_MIN_COUNT,
     build_common_words,
@@ -73,8 +74,11 @@ def test_install_model_keeps_the_card_and_blanks_the_training_paths(tmp_path: Pa
 @pytest.mark.parametrize("language", COMMON_WORD_LANGUAGES)
 def test_committed_common_words_are_what_the_shared_texts_rebuild(tmp_path: Path, language: str) -> None:
     # The entity rules read the committed lists; each must be exactly what ``warta train ner`` rebuilds.
-    from pipeline.settings import PROJECT_ROOT
-
     texts = common_word_texts(PROJECT_ROOT.parent / "shared" / "data", language)
     rebuilt = build_common_words(texts, tmp_path / "common.txt", COMMON_WORD_MIN_COUNT[language])
     assert rebuilt.read_bytes() == common_words_path(language).read_bytes()
+
+
+def test_common_word_texts_refuse_a_language_without_texts() -> None:
+    with pytest.raises(ValueError, match="no common-word texts"):
+        next(common_word_texts(PROJECT_ROOT.parent / "shared" / "data", "de"))
