@@ -29,7 +29,8 @@ LABELS: frozenset[str] = frozenset({"PER", "ORG", "LOC"})
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 COMMON_WORD_LANGUAGES = ("id", "en")  # languages with a common-word list in MODELS_DIR
 _SPACE = re.compile(r"\s+")
-_EDGE_PUNCT = "\"'\u201c\u201d\u2018\u2019\u00ab\u00bb()[]{},.;:!?"  # quotes, guillemets, brackets
+_QUOTES = "\"'\u201c\u201d\u2018\u2019"  # straight and curly, opening and closing
+_EDGE_PUNCT = _QUOTES + "\u00ab\u00bb()[]{},.;:!?"  # quotes, guillemets, brackets
 
 
 @lru_cache(maxsize=2)
@@ -204,19 +205,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
         if language == "en" and cased:
             while end - start > 1 and doc[end - 1].text.isalpha() and doc[end - 1].text.islower():
                 end -= 1  # English names end in a capitalised word (``Griffin [said]``)
-        if cased and end - start == 1 and doc[start].text.isalpha() and doc[start].text.islower():
-            continue  # one lower-case word in cased text is no name (``kosong``, "empty")
-        if language == "en" and end - start == 1 and is_demonym(doc[start].text):
-            continue  # a nationality, not a name (``American``, ``Italian``)
-        if (
-            language in COMMON_WORD_LANGUAGES
-            and cased
-            and end - start == 1
-            and doc[start].is_title  # not an acronym (``BIG``)
-            and doc[start].lower_ in _common_words(language)
-            and _opens_sentence(doc, start)
-        ):
-            continue  # capitalised only because it opens the sentence (``Bulan lalu``, "last month")
+        if end - start == 1 and _lone_word_is_no_name(doc, start, language, cased):
+            continue
         spans.append((start, end, label))
     if language == "en":
         spans = _known_places(doc, spans)
@@ -224,17 +214,36 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
 
 
 _SENTENCE_END = frozenset(".!?…")
-_QUOTES = frozenset("\"'\u201c\u201d\u2018\u2019")  # straight and curly, opening and closing
+_QUOTE_TOKENS = frozenset(_QUOTES)
+
+
+def _lone_word_is_no_name(doc: Doc, i: int, language: str | None, cased: bool) -> bool:
+    """A one-word model entity that is no name."""
+    word = doc[i]
+    if cased and word.text.isalpha() and word.text.islower():
+        return True  # one lower-case word in cased text (``kosong``, "empty")
+    if language == "en" and is_demonym(word.text):
+        return True  # a nationality (``American``, ``Italian``)
+    return (  # capitalised only because it opens the sentence (``Bulan lalu``, "last month")
+        language in COMMON_WORD_LANGUAGES
+        and cased
+        and word.is_title  # not an acronym (``BIG``)
+        and word.lower_ in _common_words(language)
+        and _opens_sentence(doc, i)
+        and not _is_dateline(doc, i)
+    )
 
 
 def _opens_sentence(doc: Doc, i: int) -> bool:
-    """Token ``i`` starts the text, a line or a sentence (quotes before it aside), and is no
-    dateline (``Serang, Banten (ANTARA News) -``: a bracket follows within three tokens)."""
-    if any(t.text == "(" for t in doc[i + 1 : i + 4]):
-        return False
-    while i > 0 and doc[i - 1].text in _QUOTES:
+    """Token ``i`` starts the text, a line or a sentence (quotes before it aside)."""
+    while i > 0 and doc[i - 1].text in _QUOTE_TOKENS:
         i -= 1
     return i == 0 or doc[i - 1].text in _SENTENCE_END or "\n" in doc[i - 1].text_with_ws
+
+
+def _is_dateline(doc: Doc, i: int) -> bool:
+    """``Serang, Banten (ANTARA News) -``: a bracket follows within three tokens."""
+    return any(t.text == "(" for t in doc[i + 1 : i + 4])
 
 
 def _is_cased(doc: Doc) -> bool:

@@ -90,13 +90,11 @@ def vector_corpus(shared_data: Path, splits: dict[str, dict[str, list[Sentence]]
 
     tokenizer = spacy.blank("id").tokenizer
     with out.open("w", encoding="utf-8") as handle:
-        with (shared_data / VECTOR_TEXTS[0]).open(encoding="utf-8") as articles:
-            for line in articles:
-                for paragraph in json.loads(line)["text"].split("\n\n"):
-                    handle.write(" ".join(t.text for t in tokenizer(paragraph.strip())) + "\n")
-        gold = json.loads((shared_data / VECTOR_TEXTS[1]).read_text(encoding="utf-8"))
-        for page in gold.values():
-            for paragraph in page["articleBody"].split("\n"):
+        for text in indosum_texts(shared_data):
+            for paragraph in text.split("\n\n"):
+                handle.write(" ".join(t.text for t in tokenizer(paragraph.strip())) + "\n")
+        for text in gold_page_texts(shared_data):
+            for paragraph in text.split("\n"):
                 handle.write(" ".join(t.text for t in tokenizer(paragraph.strip())) + "\n")
         for parts in splits.values():
             for sentence in parts["train"]:
@@ -124,25 +122,33 @@ def build_vectors(corpus: Path, work: Path, dim: int = 96, bucket: int = 20000) 
     return out
 
 
-def common_word_texts(shared_data: Path, language: str) -> Iterator[str]:
-    """The text each common-word list is counted on: IndoSum for Indonesian, the English pages'
-    gold text (their ``lang`` attribute says English) for English."""
-    if language not in COMMON_WORD_MIN_COUNT:
-        raise ValueError(f"no common-word texts for language {language!r}")
-    if language == "id":
-        with (shared_data / VECTOR_TEXTS[0]).open(encoding="utf-8") as articles:
-            for line in articles:
-                yield json.loads(line)["text"]
-        return
+def indosum_texts(shared_data: Path) -> Iterator[str]:
+    """IndoSum's article texts, one per article."""
+    with (shared_data / VECTOR_TEXTS[0]).open(encoding="utf-8") as articles:
+        for line in articles:
+            yield json.loads(line)["text"]
+
+
+def gold_page_texts(shared_data: Path, language: str | None = None) -> Iterator[str]:
+    """The Zyte dev pages' gold text; only pages whose ``lang`` attribute names ``language``
+    when it is given."""
     gold_path = shared_data / VECTOR_TEXTS[1]
     manifest = json.loads((gold_path.parent / "manifest.json").read_text(encoding="utf-8"))
     for page_id, page in json.loads(gold_path.read_text(encoding="utf-8")).items():
-        if (manifest[page_id].get("html_lang_attr") or "").startswith(language):
+        if language is None or (manifest[page_id].get("html_lang_attr") or "").startswith(language):
             yield page["articleBody"]
 
 
 # Fewer English texts (46 pages against 3,463 articles), so a lower count for English.
 COMMON_WORD_MIN_COUNT = {"id": 10, "en": 3}
+
+
+def common_word_texts(shared_data: Path, language: str) -> Iterator[str]:
+    """The text each common-word list is counted on: IndoSum for Indonesian, the English pages'
+    gold text for English."""
+    if language not in COMMON_WORD_MIN_COUNT:
+        raise ValueError(f"no common-word texts for language {language!r}")
+    return indosum_texts(shared_data) if language == "id" else gold_page_texts(shared_data, language)
 
 
 def build_common_words(texts: Iterable[str], out: Path, min_count: int = 10, min_lower: float = 0.3) -> Path:
