@@ -111,15 +111,13 @@ def is_place(name: str) -> bool:
 
 
 # English adjectives of place: suffix -> endings that turn the stem back into a place name
-# (``Argentin|ian`` -> ``Argentina``, ``Ital|ian`` -> ``Italy``, ``Europ|ean`` -> ``Europe``).
-# ``-n`` only after a vowel (``Russia|n``), which keeps ``Eastern`` from ``Easter``.
+# (``Argentin|ian`` -> ``Argentina``, ``Ital|ian`` -> ``Italy``, ``Russi|an`` -> ``Russia``).
 _PLACE_SUFFIXES = (
     ("ian", ("", "a", "y", "ia")),
     ("ean", ("e",)),
     ("ese", ("", "a")),
     ("ish", ("ey", "and")),
     ("an", ("", "a", "o")),
-    ("n", ("",)),
     ("i", ("",)),
 )
 
@@ -150,7 +148,7 @@ def is_demonym(word: str) -> bool:
         return True
     for suffix, endings in _PLACE_SUFFIXES:
         stem = word.removesuffix(suffix)
-        if stem == word or len(stem) < 3 or (suffix == "n" and stem[-1] not in "aeiou"):
+        if stem == word or len(stem) < 3:
             continue
         if any(is_place(stem + ending) for ending in endings):
             return True
