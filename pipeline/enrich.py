@@ -178,7 +178,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     - in Indonesian and English cased text, a single title-case word that opens a sentence and
       that the language's news mostly writes in lower case is not an entity (``Bulan lalu``);
     - in English text, a single word that is a nationality or an official language
-      (``American``, ``French``) is not an entity;
+      (``American``, ``French``) is not an entity; nor, in any text, a rank or honorific alone
+      (``Cmdr``, ``Pak``);
     - in English text (``language="en"``), capitalised words outside any entity that name a known
       country or city are places, an entity's trailing lower-case words are cut (``Griffin said``),
       and a leading ``the`` before a known place is cut (``The U.S``, tagged as an organisation);
@@ -214,6 +215,12 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
 
 
 _SENTENCE_END = frozenset(".!?…")
+# Ranks and honorifics that stand before a name, English and Indonesian; title case only, so the
+# acronyms ``MS``, ``DR``, ``PAK`` stay. Not ``Sen`` (also a surname) nor ``H`` (also an initial).
+_HONORIFICS = frozenset(
+    str.split("""mr mrs ms dr prof lt col maj gen capt cmdr cdr sgt adm gov rep rev
+    bapak pak ibu bu ir drs""")
+)
 _QUOTE_TOKENS = frozenset(_QUOTES)
 
 
@@ -224,6 +231,8 @@ def _lone_word_is_no_name(doc: Doc, i: int, language: str | None, cased: bool) -
         return True  # one lower-case word in cased text (``kosong``, "empty")
     if language == "en" and is_demonym(word.text):
         return True  # a nationality (``American``, ``Italian``)
+    if word.is_title and word.lower_.rstrip(".") in _HONORIFICS:
+        return True  # the rank before a name (``Cmdr. Sean Robertson``), tagged on its own
     return (  # capitalised only because it opens the sentence (``Bulan lalu``, "last month")
         language in COMMON_WORD_LANGUAGES
         and cased

@@ -212,3 +212,10 @@ def test_an_english_nationality_alone_is_no_entity() -> None:
     ents = ((1, 2, "ORG"), (4, 6, "ORG"))
     assert _rule_spans(words, ents, "en") == [(4, 6, "ORG")]  # a name that starts with one stays
     assert _rule_spans(words, ents, "id") == [(1, 2, "ORG"), (4, 6, "ORG")]
+
+
+def test_a_rank_or_honorific_alone_is_no_entity() -> None:
+    words = ["said", "Cmdr.", "Sean", "Robertson", "and", "Pak", "Joko", "of", "the", "MS", "team"]
+    ents = ((1, 2, "ORG"), (2, 4, "PER"), (5, 6, "PER"), (6, 7, "PER"), (9, 10, "ORG"))
+    for language in ("en", "id"):  # the acronym MS stays
+        assert _rule_spans(words, ents, language) == [(2, 4, "PER"), (6, 7, "PER"), (9, 10, "ORG")]
