@@ -219,3 +219,17 @@ def test_a_rank_or_honorific_alone_is_no_entity() -> None:
     ents = ((1, 2, "ORG"), (2, 4, "PER"), (5, 6, "PER"), (6, 7, "PER"), (9, 10, "ORG"))
     for language in ("en", "id"):  # the acronym MS stays
         assert _rule_spans(words, ents, language) == [(2, 4, "PER"), (6, 7, "PER"), (9, 10, "ORG")]
+
+
+def test_a_bracketed_abbreviation_glued_into_one_token_joins_the_organisation_or_place_before_it() -> None:
+    words = ["oleh", "Komisi", "Pemilihan", "Umum", "(KPU)", "dan", "PT", "Pertamina", "(Persero)"]
+    words += ["kata", "Joko", "Widodo", "(Jokowi)", ",", "Rabu", "(24/8)"]
+    ents = ((1, 4, "ORG"), (4, 5, "ORG"), (6, 8, "ORG"), (10, 12, "PER"), (12, 13, "PER"))
+    # Into organisations and places (the abbreviation's own entity goes), not persons, not dates.
+    assert _rule_spans(words, ents) == [(1, 5, "ORG"), (6, 9, "ORG"), (10, 12, "PER"), (12, 13, "PER")]
+    # spaCy's own tokens keep brackets apart, so articles are untouched; and an entity that
+    # starts with the abbreviation and goes on stays whole.
+    split = ["Komisi", "Pemilihan", "Umum", "(", "KPU", ")"]
+    assert _rule_spans(split, ((0, 3, "ORG"), (4, 5, "ORG"))) == [(0, 3, "ORG"), (4, 5, "ORG")]
+    glued_on = ["Komisi", "Umum", "(KPU)", "Jakarta"]
+    assert _rule_spans(glued_on, ((0, 2, "ORG"), (2, 4, "LOC"))) == [(0, 2, "ORG"), (2, 4, "LOC")]
