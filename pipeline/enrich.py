@@ -5,13 +5,14 @@ The model is Warta's own spaCy pipeline, trained from the corpora in ``../shared
 
 Canonical names: places take CLDR's English name whatever the language (``AS``, ``Amerika
 Serikat`` -> ``United States``; see ``pipeline/gazetteer.py``); within one article a later short
-form of a person (``Putin``) joins the earlier full name (``Vladimir Putin``).
+form of a person (``Putin``) joins the earlier full name (``Vladimir Putin``), and an organisation
+the article abbreviates (``Komisi Pemberantasan Korupsi (KPK)``) takes its abbreviation.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,9 @@ COMMON_WORD_LANGUAGES = ("id", "en")  # languages with a common-word list in MOD
 _SPACE = re.compile(r"\s+")
 _QUOTES = "\"'\u201c\u201d\u2018\u2019"  # straight and curly, opening and closing
 _EDGE_PUNCT = _QUOTES + "\u00ab\u00bb()[]{},.;:!?"  # quotes, guillemets, brackets
+# A mention without the punctuation and whitespace at its edges (a model span can end in a
+# line break: ``Darah Tinggi\n``).
+_MENTION_CORE = re.compile(rf"[^\s{re.escape(_EDGE_PUNCT)}](?:.*[^\s{re.escape(_EDGE_PUNCT)}])?", re.DOTALL)
 
 
 @lru_cache(maxsize=2)
@@ -146,7 +150,8 @@ def _tag_batch(nlp: Language, articles: list[Article]) -> list[TaggedArticle]:
                 m for m in _mentions(title_doc, "title", article.language) if m.canonical in body_names
             ]
             mentions = [*title_mentions, *body_mentions]
-            tagged.append(TaggedArticle(**article.model_dump(), entities=canonicalise(mentions)))
+            fields = {"title": article.title, "body": article.body}
+            tagged.append(TaggedArticle(**article.model_dump(), entities=canonicalise(mentions, fields)))
     return tagged
 
 
@@ -390,10 +395,11 @@ def _known_places(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int
 def _mentions(doc: Doc, field: str, language: str | None) -> Iterator[Entity]:
     for start_token, end_token, label in entity_spans(doc, language):
         span = doc[start_token:end_token]
-        text = span.text.strip(_EDGE_PUNCT + " ")
-        if label not in LABELS or not any(ch.isalpha() for ch in text):
+        core = _MENTION_CORE.search(span.text)
+        if core is None or label not in LABELS or not any(ch.isalpha() for ch in core.group()):
             continue
-        start = span.start_char + span.text.index(text)
+        text = core.group()
+        start = span.start_char + core.start()
         name = _SPACE.sub(" ", text)
         yield Entity(
             text=text,
@@ -405,9 +411,12 @@ def _mentions(doc: Doc, field: str, language: str | None) -> Iterator[Entity]:
         )
 
 
-def canonicalise(mentions: list[Entity]) -> list[Entity]:
+def canonicalise(mentions: list[Entity], texts: Mapping[str, str] | None = None) -> list[Entity]:
     """Within one article, a person's partial name takes the fullest name it is part of; of two
-    equally full names (``Aji Santoso``, ``Aji Arema``) the one named first."""
+    equally full names (``Aji Santoso``, ``Aji Arema``) the one named first. With the article's
+    ``texts`` (field -> text), an organisation the article abbreviates takes the abbreviation
+    (``_abbreviations``)."""
+    abbreviations = _abbreviations(mentions, texts or {})
     # dict, not set: ties must not follow the per-process string hash, or a rerun of the same
     # article could index a different canonical name.
     full_names = sorted(
@@ -422,8 +431,48 @@ def canonicalise(mentions: list[Entity]) -> list[Entity]:
                 if _is_subsequence(words, name.split()):
                     mention = mention.model_copy(update={"canonical": name})
                     break
+        elif mention.label == "ORG" and mention.canonical in abbreviations:
+            mention = mention.model_copy(update={"canonical": abbreviations[mention.canonical]})
         out.append(mention)
     return out
+
+
+# ``(KPK)``, ``(PDI-P)``, ``(UKP4)``: at least two capitals; no dots, which mark stock codes
+# (``Facebook Inc (FB.O)``) rather than names.
+_BRACKETED_ABBREVIATION = re.compile(r"\s*\(\s*([A-Z][A-Za-z0-9&\-]{1,9})\s*\)")
+_COMPANY_FORMS = frozenset({"pt", "the"})
+
+
+def _abbreviations(mentions: list[Entity], texts: Mapping[str, str]) -> dict[str, str]:
+    """Organisation name -> the abbreviation the article gives it in brackets right after it
+    (``Komisi Pemberantasan Korupsi (KPK)``). The abbreviation becomes the canonical name: it is
+    what the rest of the article, and other articles, use (``KPK``), and it is often the same in
+    every language (``World Health Organization (WHO)``, ``Organisasi Kesehatan Dunia`` is not).
+    Only when the abbreviation can be spelled from the name, so a model span that is too short
+    or too long (``Honda (RC213V)``, ``Kementerian Badan Usaha Milik Negara (BUMN)``) is left."""
+    found: dict[str, str] = {}
+    for mention in mentions:
+        text = texts.get(mention.field, "")
+        if mention.label != "ORG" or mention.canonical in found or not text:
+            continue
+        match = _BRACKETED_ABBREVIATION.match(text, mention.end)
+        if match and _spells(match.group(1), mention.canonical):
+            found[mention.canonical] = match.group(1)
+    return found
+
+
+def _spells(abbreviation: str, name: str) -> bool:
+    """``abbreviation`` starts with the initial of ``name``'s first word (after ``PT``) and its
+    other letters and digits follow in ``name`` in order: ``PPATK`` from ``Pusat Pelaporan dan
+    Analisis Transaksi Keuangan``, ``PBB`` from ``Perserikatan Bangsa-Bangsa``."""
+    if sum(ch.isupper() for ch in abbreviation) < 2:
+        return False  # ``(Persero)``
+    letters = [ch.lower() for ch in abbreviation if ch.isalnum()]
+    words = name.lower().split()
+    if len(words) > 1 and words[0] in _COMPANY_FORMS and letters[0] != words[0][0]:
+        words = words[1:]  # ``PT Liga Indonesia Baru (LIB)``; but ``PT Freeport Indonesia (PTFI)``
+    rest = iter(" ".join(words))  # consumed as it is searched: the letters must come in order
+    return letters[0] == words[0][0] and all(ch in rest for ch in letters)
 
 
 def _is_subsequence(part: list[str], whole: list[str]) -> bool:

@@ -233,3 +233,51 @@ def test_a_bracketed_abbreviation_glued_into_one_token_joins_the_organisation_or
     assert _rule_spans(split, ((0, 3, "ORG"), (4, 5, "ORG"))) == [(0, 3, "ORG"), (4, 5, "ORG")]
     glued_on = ["Komisi", "Umum", "(KPU)", "Jakarta"]
     assert _rule_spans(glued_on, ((0, 2, "ORG"), (2, 4, "LOC"))) == [(0, 2, "ORG"), (2, 4, "LOC")]
+
+
+def test_an_organisation_the_article_abbreviates_takes_the_abbreviation_as_canonical_name() -> None:
+    body = (
+        "Komisi Pemberantasan Korupsi (KPK) memeriksa PT Liga Indonesia Baru ( LIB ). Kata KPK, "
+        "Komisi Pemberantasan Korupsi menemukan Honda (RC213V), Facebook Inc (FB.O) dan PT Pertamina "
+        "(Persero). Kementerian Badan Usaha Milik Negara (BUMN) dan Joko Widodo (JW) hadir di "
+        "Kompas Gramedia (Kompas)."
+    )
+
+    def ent(text: str, label: str = "ORG", after: int = 0) -> Entity:
+        start = body.index(text, after)
+        end = start + len(text)
+        return Entity(text=text, label=label, field="body", start=start, end=end, canonical=text)  # type: ignore[arg-type]
+
+    names = ["Komisi Pemberantasan Korupsi", "PT Liga Indonesia Baru", "KPK"]
+    mentions = [ent(name) for name in names]
+    mentions.append(ent("Komisi Pemberantasan Korupsi", after=60))  # a later mention, no brackets
+    mentions += [ent(name) for name in ("Honda", "Facebook Inc", "PT Pertamina")]
+    mentions += [ent("Kementerian Badan Usaha Milik Negara"), ent("Joko Widodo", "PER")]
+    mentions.append(ent("Kompas Gramedia"))
+    canonical = [m.canonical for m in canonicalise(mentions, {"body": body})]
+    assert canonical == [
+        "KPK",
+        "LIB",  # the company form PT is not in the abbreviation
+        "KPK",
+        "KPK",
+        "Honda",  # a model name, not Honda's abbreviation: its letters are not Honda's
+        "Facebook Inc",  # a stock code
+        "PT Pertamina",  # a company form, not an abbreviation
+        "Kementerian Badan Usaha Milik Negara",  # BUMN names the enterprises, not the ministry
+        "Joko Widodo",  # organisations only
+        "Kompas Gramedia",  # a short name, not an abbreviation (one capital)
+    ]
+    # Without the article's text there is nothing to read the abbreviation from.
+    assert [m.canonical for m in canonicalise(mentions[:1])] == ["Komisi Pemberantasan Korupsi"]
+
+
+def test_a_mention_ends_at_its_last_word_not_at_a_line_break_the_model_took_in() -> None:
+    import spacy
+    from spacy.tokens import Doc, Span
+
+    from pipeline.enrich import _mentions
+
+    doc = Doc(spacy.blank("id").vocab, words=["Darah", "Tinggi", "\n", "dan", "“Golkar”"])
+    doc.ents = [Span(doc, 0, 3, label="ORG"), Span(doc, 4, 5, label="ORG")]
+    found = [(m.text, m.start, m.end, m.canonical) for m in _mentions(doc, "body", "id")]
+    assert found == [("Darah Tinggi", 0, 12, "Darah Tinggi"), ("Golkar", 20, 26, "Golkar")]
