@@ -437,8 +437,8 @@ def canonicalise(mentions: list[Entity], texts: Mapping[str, str] | None = None)
     return out
 
 
-# ``(KPK)``, ``(PDI-P)``, ``(UKP4)``: at least two capitals; no dots, which mark stock codes
-# (``Facebook Inc (FB.O)``) rather than names.
+# ``(KPK)``, ``(PDI-P)``, ``(UKP4)``; no dots, which mark stock codes (``Facebook Inc (FB.O)``),
+# not names.
 _BRACKETED_ABBREVIATION = re.compile(r"\s*\(\s*([A-Z][A-Za-z0-9&\-]{1,9})\s*\)")
 _COMPANY_FORMS = frozenset({"pt", "the"})
 
@@ -462,9 +462,10 @@ def _abbreviations(mentions: list[Entity], texts: Mapping[str, str]) -> dict[str
 
 
 def _spells(abbreviation: str, name: str) -> bool:
-    """``abbreviation`` starts with the initial of ``name``'s first word (after ``PT``) and its
-    other letters and digits follow in ``name`` in order: ``PPATK`` from ``Pusat Pelaporan dan
-    Analisis Transaksi Keuangan``, ``PBB`` from ``Perserikatan Bangsa-Bangsa``."""
+    """``abbreviation`` has two capitals or more, starts with the initial of ``name``'s first word
+    (after a leading ``PT`` or ``the``) and its other letters and digits follow in ``name`` in
+    order: ``PPATK`` from ``Pusat Pelaporan dan Analisis Transaksi Keuangan``, ``PBB`` from
+    ``Perserikatan Bangsa-Bangsa``."""
     if sum(ch.isupper() for ch in abbreviation) < 2:
         return False  # ``(Persero)``
     letters = [ch.lower() for ch in abbreviation if ch.isalnum()]
