@@ -35,6 +35,9 @@ _EDGE_PUNCT = _QUOTES + "\u00ab\u00bb()[]{},.;:!?"  # quotes, guillemets, bracke
 # A mention without the punctuation and whitespace at its edges (a model span can end in a
 # line break: ``Darah Tinggi\n``).
 _MENTION_CORE = re.compile(rf"[^\s{re.escape(_EDGE_PUNCT)}](?:.*[^\s{re.escape(_EDGE_PUNCT)}])?", re.DOTALL)
+# ``(KPK)``, ``(PDI-P)``, ``(UKP4)``; no dots, which mark stock codes (``Facebook Inc (FB.O)``),
+# not names.
+_BRACKETED_ABBREVIATION = re.compile(r"\s*\(\s*([A-Z][A-Za-z0-9&\-]{1,9})\s*\)")
 
 
 @lru_cache(maxsize=2)
@@ -262,11 +265,6 @@ def _is_dateline(doc: Doc, i: int) -> bool:
     return any(t.text == "(" for t in doc[i + 1 : i + 4])
 
 
-def _glued_abbreviation(text: str) -> bool:
-    """One token that is a whole bracketed abbreviation: ``(KPU)``, ``(Persero)``; not a date ``(24/8)``."""
-    return len(text) > 2 and text[0] == "(" and text[-1] == ")" and text[1].isupper()
-
-
 def _glued_abbreviations(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """An organisation or place directly followed by a bracketed abbreviation that is one token
     takes it in (``Komisi Pemilihan Umum (KPU)``), which the abbreviation's own entity, if any,
@@ -281,7 +279,7 @@ def _glued_abbreviations(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tu
         if (
             label in ("ORG", "LOC")
             and end < len(doc)
-            and _glued_abbreviation(doc[end].text)
+            and _BRACKETED_ABBREVIATION.fullmatch(doc[end].text)  # ``(KPU)``, not a date ``(24/8)``
             and end not in longer_starts  # ``(KPU) Jakarta`` as one entity stays whole
         ):
             end += 1
@@ -437,9 +435,6 @@ def canonicalise(mentions: list[Entity], texts: Mapping[str, str] | None = None)
     return out
 
 
-# ``(KPK)``, ``(PDI-P)``, ``(UKP4)``; no dots, which mark stock codes (``Facebook Inc (FB.O)``),
-# not names.
-_BRACKETED_ABBREVIATION = re.compile(r"\s*\(\s*([A-Z][A-Za-z0-9&\-]{1,9})\s*\)")
 _COMPANY_FORMS = frozenset({"pt", "the"})
 
 
