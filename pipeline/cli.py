@@ -424,16 +424,27 @@ def train_ner(
     data: Annotated[Path, typer.Option(help="The shared NER corpora folder.")] = DEFAULT_NER_DATA,
     max_steps: Annotated[int | None, typer.Option(help="Override the config's training steps.")] = None,
 ) -> None:
-    """Rebuild pipeline/models/ner from the corpora (fixed seed, pinned config), and the entity
-    rules' common-word lists (Indonesian from IndoSum, English from the English pages' gold text)."""
-    from pipeline.enrich import common_words_path
-    from pipeline.train_ner import COMMON_WORD_MIN_COUNT, build_common_words, common_word_texts, train
+    """Rebuild pipeline/models/ner from the corpora (fixed seed, pinned config), the entity
+    rules' common-word lists (Indonesian from IndoSum, English from the English pages' gold text)
+    and, with the new model, the persons' nickname list (from IndoSum)."""
+    from pipeline.enrich import common_words_path, nicknames_path
+    from pipeline.train_ner import (
+        COMMON_WORD_MIN_COUNT,
+        build_common_words,
+        build_nicknames,
+        common_word_texts,
+        indosum_texts,
+        train,
+    )
 
     for language, min_count in COMMON_WORD_MIN_COUNT.items():
         texts = common_word_texts(data.parent, language)
         written = build_common_words(texts, common_words_path(language), min_count)
         typer.echo(f"common words written to {written}")
-    typer.echo(f"model written to {train(data, max_steps=max_steps)}")
+    model = train(data, max_steps=max_steps)
+    typer.echo(f"model written to {model}")
+    nicknames = build_nicknames(indosum_texts(data.parent), model, nicknames_path())
+    typer.echo(f"nicknames written to {nicknames}")
 
 
 @eval_app.command("ner")

@@ -35,8 +35,9 @@ _EDGE_PUNCT = _QUOTES + "\u00ab\u00bb()[]{},.;:!?"  # quotes, guillemets, bracke
 # A mention without the punctuation and whitespace at its edges (a model span can end in a
 # line break: ``Darah Tinggi\n``).
 _MENTION_CORE = re.compile(rf"[^\s{re.escape(_EDGE_PUNCT)}](?:.*[^\s{re.escape(_EDGE_PUNCT)}])?", re.DOTALL)
-# ``(KPK)``, ``(PDI-P)``, ``(UKP4)``; no dots, which mark stock codes (``Facebook Inc (FB.O)``),
-# not names.
+# A short name in brackets: an organisation's abbreviation (``(KPK)``, ``(PDI-P)``, ``(UKP4)``) or a
+# person's nickname (``Joko Widodo (Jokowi)``); no dots, which mark stock codes
+# (``Facebook Inc (FB.O)``), not names.
 _BRACKETED_ABBREVIATION = re.compile(r"\s*\(\s*([A-Z][A-Za-z0-9&\-]{1,9})\s*\)")
 
 
@@ -145,12 +146,12 @@ def _tag_batch(nlp: Language, articles: list[Article]) -> list[TaggedArticle]:
         docs = iter(nlp.pipe(texts, batch_size=len(texts)))
         for article in articles:
             title_doc, body_doc = next(docs), next(docs)
-            body_mentions = list(_mentions(body_doc, "body", article.language))
+            body_mentions = list(doc_mentions(body_doc, "body", article.language))
             # Headlines are often Title Case, which the model reads as names ("Bahas Perbaikan"):
             # keep a headline mention only when the body names it too.
             body_names = {m.canonical for m in body_mentions}
             title_mentions = [
-                m for m in _mentions(title_doc, "title", article.language) if m.canonical in body_names
+                m for m in doc_mentions(title_doc, "title", article.language) if m.canonical in body_names
             ]
             mentions = [*title_mentions, *body_mentions]
             fields = {"title": article.title, "body": article.body}
@@ -390,7 +391,9 @@ def _known_places(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int
     return sorted(spans + added) if added else spans
 
 
-def _mentions(doc: Doc, field: str, language: str | None) -> Iterator[Entity]:
+def doc_mentions(doc: Doc, field: str, language: str | None) -> Iterator[Entity]:
+    """The entities of one tagged field, after the rules; canonical names are per mention
+    (places by the gazetteer) until ``canonicalise`` reads the whole article."""
     for start_token, end_token, label in entity_spans(doc, language):
         span = doc[start_token:end_token]
         core = _MENTION_CORE.search(span.text)
@@ -411,18 +414,26 @@ def _mentions(doc: Doc, field: str, language: str | None) -> Iterator[Entity]:
 
 def canonicalise(mentions: list[Entity], texts: Mapping[str, str] | None = None) -> list[Entity]:
     """Within one article, a person's partial name takes the fullest name it is part of; of two
-    equally full names (``Aji Santoso``, ``Aji Arema``) the one named first. With the article's
+    equally full names (``Aji Santoso``, ``Aji Arema``) the one named first. A person's nickname
+    takes the full name (``Jokowi`` -> ``Joko Widodo``; ``nicknames_in``). With the article's
     ``texts`` (field -> text), an organisation the article abbreviates takes the abbreviation
     (``_abbreviations``)."""
-    abbreviations = _abbreviations(mentions, texts or {})
+    fields = texts or {}
+    abbreviations = _abbreviations(mentions, fields)
+    nicknames = nicknames_in(mentions, fields)
+    named = []
+    for mention in mentions:
+        if mention.label == "PER" and mention.canonical in nicknames:
+            mention = mention.model_copy(update={"canonical": nicknames[mention.canonical]})
+        named.append(mention)
     # dict, not set: ties must not follow the per-process string hash, or a rerun of the same
     # article could index a different canonical name.
     full_names = sorted(
-        dict.fromkeys(m.canonical for m in mentions if m.label == "PER" and " " in m.canonical),
+        dict.fromkeys(m.canonical for m in named if m.label == "PER" and " " in m.canonical),
         key=lambda name: -len(name.split()),
     )
     out = []
-    for mention in mentions:
+    for mention in named:
         if mention.label == "PER":
             words = mention.canonical.split()
             for name in full_names:
@@ -433,6 +444,54 @@ def canonicalise(mentions: list[Entity], texts: Mapping[str, str] | None = None)
             mention = mention.model_copy(update={"canonical": abbreviations[mention.canonical]})
         out.append(mention)
     return out
+
+
+def bracketed_nicknames(mentions: list[Entity], texts: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """(full name, bracketed word) for each person of two words or more that the text follows
+    with one bracketed capitalised word not among the name's own: a nickname (``Joko Widodo
+    (Jokowi)``), but as often a team, country or role (``Marc Marquez (Repsol)``, ``(JPN)``),
+    which ``nicknames_in`` and ``warta train ner``'s nickname list tell apart."""
+    for mention in mentions:
+        text = texts.get(mention.field, "")
+        if mention.label != "PER" or " " not in mention.canonical or not text:
+            continue
+        match = _BRACKETED_ABBREVIATION.match(text, mention.end)
+        if match and match.group(1) not in mention.canonical.split():
+            yield mention.canonical, match.group(1)
+
+
+def nicknames_in(mentions: list[Entity], texts: Mapping[str, str]) -> dict[str, str]:
+    """Nickname -> full name for one article: the committed list (``known_nicknames``), and the
+    bracketed words the article puts after a person that can be spelled from the name
+    (``SBY``, ``Setnov``, ``Jokowi``; not ``Repsol`` after ``Marc Marquez``). The full name is
+    canonical, unlike an organisation's abbreviation: news in other languages, and formal
+    Indonesian, write the full name."""
+    own: dict[str, str] = {}
+    for name, word in bracketed_nicknames(mentions, texts):
+        if spells_nickname(word, name):
+            own.setdefault(word, name)
+    return {**known_nicknames(), **own}  # the article's own reading wins
+
+
+def spells_nickname(word: str, name: str) -> bool:
+    """``word`` starts with ``name``'s initial and its other letters follow in ``name`` in order
+    (``Jokowi`` from ``Joko Widodo``, ``SBY`` from ``Susilo Bambang Yudhoyono``)."""
+    letters = word.lower()
+    rest = iter(name.lower())  # consumed as it is searched: the letters must come in order
+    return letters[:1] == name[:1].lower() and all(ch in rest for ch in letters)
+
+
+def nicknames_path() -> Path:
+    return MODELS_DIR / "person_nicknames.tsv"
+
+
+@lru_cache(maxsize=1)
+def known_nicknames() -> dict[str, str]:
+    """Nickname -> full name of persons Indonesian news mostly calls by a nickname (``Jokowi``,
+    ``Ahok``, ``SBY``), so that an article naming only ``Jokowi`` counts for ``Joko Widodo``.
+    Mined from IndoSum by ``warta train ner`` (``pipeline.train_ner.build_nicknames``)."""
+    lines = nicknames_path().read_text(encoding="utf-8").splitlines()
+    return dict(line.split("\t")[:2] for line in lines if line and not line.startswith("#"))
 
 
 _COMPANY_FORMS = frozenset({"pt", "the"})

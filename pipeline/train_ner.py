@@ -167,6 +167,57 @@ def build_common_words(texts: Iterable[str], out: Path, min_count: int = 10, min
     return out
 
 
+# A bracketed word after a person (``Joko Widodo (Jokowi)``) goes on the nickname list when IndoSum
+# pairs it with that name in NICKNAME_MIN_ARTICLES articles or more (and with another name in no
+# more than a fifth of its pairings), the model tags it alone as a person in at least
+# NICKNAME_MIN_PERSON_SHARE of NICKNAME_MIN_MENTIONS or more mentions, and it is spelled from the
+# name or the pairing is frequent (``Ahok``, NICKNAME_MANY_ARTICLES). Teams, countries and film
+# roles after a name (``(Ferrari)``, ``(JPN)``, ``(Marlina)``) fail one of these.
+NICKNAME_MIN_ARTICLES = 2
+NICKNAME_MANY_ARTICLES = 5
+NICKNAME_MIN_MENTIONS = 5
+NICKNAME_MIN_PERSON_SHARE = 0.8
+
+
+def build_nicknames(texts: Iterable[str], model: Path, out: Path) -> Path:
+    """Mine the persons' nickname list (``pipeline.enrich.known_nicknames``) from Indonesian news
+    texts tagged by ``model``; one ``nickname<TAB>full name<TAB>articles`` line each."""
+    from pipeline.enrich import (
+        bracketed_nicknames,
+        doc_mentions,
+        load_model,
+        one_blas_thread,
+        spells_nickname,
+    )
+
+    nlp = load_model(model)
+    pairings: dict[str, Counter[str]] = {}
+    labels: dict[str, Counter[str]] = {}
+    documents = list(texts)
+    with nlp.memory_zone(), one_blas_thread():
+        for text, doc in zip(documents, nlp.pipe(documents, batch_size=64), strict=True):
+            mentions = list(doc_mentions(doc, "body", "id"))
+            for mention in mentions:
+                labels.setdefault(mention.text, Counter())[mention.label] += 1
+            for name, word in set(bracketed_nicknames(mentions, {"body": text})):
+                pairings.setdefault(word, Counter())[name] += 1
+    rows = []
+    for word, names in sorted(pairings.items()):
+        (name, articles), seen = names.most_common(1)[0], labels.get(word, Counter())
+        mentions_seen = sum(seen.values())
+        if (
+            articles >= NICKNAME_MIN_ARTICLES
+            and articles >= 0.8 * sum(names.values())
+            and mentions_seen >= NICKNAME_MIN_MENTIONS
+            and seen["PER"] >= NICKNAME_MIN_PERSON_SHARE * mentions_seen
+            and (spells_nickname(word, name) or articles >= NICKNAME_MANY_ARTICLES)
+        ):
+            rows.append(f"{word}\t{name}\t{articles}\n")
+    header = "# nickname\tfull name\tIndoSum articles pairing them; built by `warta train ner`\n"
+    out.write_text(header + "".join(rows), encoding="utf-8")
+    return out
+
+
 # Each cased training sentence with entities is added once more with every mention swapped for a
 # random mention of the same type from these corpora: the model sees names in new contexts and
 # cased text weighs more against lower-cased NER-P (idner-news-2k dev +0.02 in three runs).

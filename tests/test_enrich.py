@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.enrich import canonicalise, tag_articles
+from pipeline.enrich import canonicalise, known_nicknames, tag_articles
 from pipeline.gazetteer import canonical_place
 from pipeline.records import Article, Entity
 from pipeline.settings import PROJECT_ROOT, get_settings
@@ -64,11 +64,14 @@ def test_seed_article_people_and_places(seeds_dir: Path) -> None:
     for entity in tagged.entities:
         text = tagged.body if entity.field == "body" else tagged.title
         assert text[entity.start : entity.end] == entity.text
-    # A canonical name differs from its mention only for a partial person name or a known place.
+    # A canonical name differs from its mention only for a partial person name, a nickname or a
+    # known place.
     for entity in tagged.entities:
         if entity.canonical != entity.text:
             if entity.label == "PER":
-                assert entity.text in entity.canonical
+                assert (
+                    entity.text in entity.canonical or known_nicknames().get(entity.text) == entity.canonical
+                )
             else:
                 assert entity.label == "LOC" and canonical_place(entity.text) == entity.canonical
 
@@ -271,13 +274,46 @@ def test_an_organisation_the_article_abbreviates_takes_the_abbreviation_as_canon
     assert [m.canonical for m in canonicalise(mentions[:1])] == ["Komisi Pemberantasan Korupsi"]
 
 
+def test_a_persons_nickname_takes_the_full_name_from_the_article_or_the_nickname_list() -> None:
+    body = (
+        "Presiden Joko Widodo (Jokowi) dan Andi Agustinus (AA) bertemu Marc Marquez (Repsol). "
+        "Kata Jokowi, AA dan Repsol setuju. Ahok dan JK hadir; KPK (JK) tidak."
+    )
+
+    def ent(text: str, label: str = "PER", after: int = 0) -> Entity:
+        start = body.index(text, after)
+        return Entity(
+            text=text, label=label, field="body", start=start, end=start + len(text), canonical=text
+        )  # type: ignore[arg-type]
+
+    mentions = [ent(name) for name in ("Joko Widodo", "Andi Agustinus", "Marc Marquez")]
+    mentions += [ent(name, after=90) for name in ("Jokowi", "AA", "Repsol", "Ahok", "JK")]
+    mentions.append(ent("KPK", "ORG"))
+    canonical = [m.canonical for m in canonicalise(mentions, {"body": body})]
+    assert canonical == [
+        "Joko Widodo",
+        "Andi Agustinus",
+        "Marc Marquez",
+        "Joko Widodo",
+        "Andi Agustinus",  # the article's own bracket, spelled from the name
+        "Repsol",  # a team in brackets: not spelled from the name, not on the list
+        "Basuki Tjahaja Purnama",  # the nickname list, though the article never names him in full
+        "Jusuf Kalla",
+        "KPK",  # persons only
+    ]
+    # Without the article's text only the list applies.
+    assert [m.canonical for m in canonicalise(mentions[3:5])] == ["Joko Widodo", "AA"]
+    # The list is IndoSum's nicknames for these persons, spelled from the name or often paired.
+    assert {"Jokowi": "Joko Widodo", "SBY": "Susilo Bambang Yudhoyono"}.items() <= known_nicknames().items()
+
+
 def test_a_mention_ends_at_its_last_word_not_at_a_line_break_the_model_took_in() -> None:
     import spacy
     from spacy.tokens import Doc, Span
 
-    from pipeline.enrich import _mentions
+    from pipeline.enrich import doc_mentions
 
     doc = Doc(spacy.blank("id").vocab, words=["Darah", "Tinggi", "\n", "dan", "“Golkar”"])
     doc.ents = [Span(doc, 0, 3, label="ORG"), Span(doc, 4, 5, label="ORG")]
-    found = [(m.text, m.start, m.end, m.canonical) for m in _mentions(doc, "body", "id")]
+    found = [(m.text, m.start, m.end, m.canonical) for m in doc_mentions(doc, "body", "id")]
     assert found == [("Darah Tinggi", 0, 12, "Darah Tinggi"), ("Golkar", 20, 26, "Golkar")]

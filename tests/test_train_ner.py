@@ -1,5 +1,5 @@
-"""The training recipe's data steps: dev carve-out, mention replacement, the common-word list,
-and installing a trained model."""
+"""The training recipe's data steps: dev carve-out, mention replacement, the common-word lists,
+the nickname list, and installing a trained model."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 
 from pipeline.conll import Sentence
-from pipeline.enrich import COMMON_WORD_LANGUAGES, common_words_path
-from pipeline.settings import PROJECT_ROOT
+from pipeline.enrich import COMMON_WORD_LANGUAGES, common_words_path, nicknames_path
+from pipeline.settings import PROJECT_ROOT, get_settings
 from pipeline.train_ner import (
     COMMON_WORD_MIN_COUNT,
     build_common_words,
+    build_nicknames,
     common_word_texts,
     in_dev,
+    indosum_texts,
     install_model,
     replace_mentions,
 )
@@ -82,3 +84,26 @@ def test_committed_common_words_are_what_the_shared_texts_rebuild(tmp_path: Path
 def test_common_word_texts_refuse_a_language_without_texts() -> None:
     with pytest.raises(ValueError, match="no common-word texts"):
         next(common_word_texts(PROJECT_ROOT.parent / "shared" / "data", "de"))
+
+
+def test_nicknames_are_bracketed_words_the_model_reads_as_persons_and_spelled_from_the_name(
+    tmp_path: Path,
+) -> None:
+    texts = [
+        "Presiden Joko Widodo (Jokowi) meresmikan jembatan. Jokowi mengatakan jembatan itu penting.",
+        "Pembalap Marc Marquez (Repsol) menang lagi di Sepang. Jokowi memberi selamat kepada Marquez.",
+        "Pembalap Marc Marquez (Repsol) kalah. Jokowi dan Wakil Presiden Jusuf Kalla (JK) hadir.",
+        "Kata Jokowi, Presiden Joko Widodo (Jokowi) tidak ragu. Jokowi lalu berangkat ke Bogor.",
+    ]
+    out = build_nicknames(texts, get_settings().ner_model, tmp_path / "nicknames.tsv")
+    rows = [line.split("\t") for line in out.read_text().splitlines() if not line.startswith("#")]
+    # Jokowi: two articles, spelled from the name, a person alone in every mention. Repsol, a
+    # team, is no person; JK is paired in one article only.
+    assert rows == [["Jokowi", "Joko Widodo", "2"]]
+
+
+def test_committed_nicknames_are_what_indosum_rebuilds(tmp_path: Path) -> None:
+    # Tags all 3,463 IndoSum articles with the committed model (about 90 s on one core).
+    texts = indosum_texts(PROJECT_ROOT.parent / "shared" / "data")
+    rebuilt = build_nicknames(texts, get_settings().ner_model, tmp_path / "nicknames.tsv")
+    assert rebuilt.read_bytes() == nicknames_path().read_bytes()
