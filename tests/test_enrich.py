@@ -127,6 +127,32 @@ def test_capitalised_words_after_an_office_title_are_a_person_when_the_model_fou
     assert spans("dipimpin Sonata Coulter , dan") == []
 
 
+def test_a_name_word_right_after_a_regional_office_is_a_place_when_the_model_found_none() -> None:
+    def spans(text: str, ents: tuple[tuple[int, int, str], ...] = (), language: str = "id") -> list[str]:
+        words = text.split()
+        return [f"{' '.join(words[s:e])}/{label}" for s, e, label in _rule_spans(words, ents, language)]
+
+    # ``Gubernur DKI Jakarta Anies Baswedan``: the region, up to the person the model found.
+    assert spans("kata Gubernur DKI Jakarta Anies Baswedan", ((4, 6, "PER"),)) == [
+        "DKI Jakarta/LOC",
+        "Anies Baswedan/PER",
+    ]
+    assert spans("pemilihan Wali Kota Malang , kemarin") == ["Malang/LOC"]
+    # A region's acronym joins the place the model found after it.
+    assert spans("kata Kapolda DI Yogyakarta Brigjen", ((3, 4, "LOC"),)) == ["DI Yogyakarta/LOC"]
+    assert spans("jelang Pilkada DKI 2017 putaran kedua") == ["DKI/LOC"]
+    assert spans("kata Kapolres Jember AKBP Kusworo Wibowo", ((4, 6, "PER"),)) == [
+        "Jember/LOC",  # a rank ends the place
+        "Kusworo Wibowo/PER",
+    ]
+    # Two untagged name words are a person the model missed (the title rule takes them), not a
+    # place; nor is a month, a lower-case word, or anything in English text.
+    assert spans("suap kepada Gubernur Annas Makmun , katanya") == ["Annas Makmun/PER"]
+    assert spans("Pilkada Oktober nanti") == []
+    assert spans("kata Gubernur Baru itu") == []
+    assert spans("said Governor Newsom and Pilkada Blitar", language="en") == []
+
+
 def test_place_extends_over_a_capitalised_word_before_it_and_english_names_end_capitalised() -> None:
     words = ["Talks", "with", "North", "Korea", "ended", ",", "Griffin", "said"]
     ents = ((3, 4, "LOC"), (6, 8, "PER"))
