@@ -289,11 +289,14 @@ def _places_of_offices(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tupl
     found right after it (``Kapolda DI Yogyakarta``). Not when another untagged name word follows
     (``Gubernur Annas Makmun`` is a person the model missed), nor a rank, a month or a word
     Indonesian news mostly writes in lower case."""
+    offices = _office_positions(doc)
+    if not offices:
+        return spans
     covered = {i for s, e, _ in spans for i in range(s, e)}
     place_starts = {s: e for s, e, label in spans if label == "LOC"}
     absorbed: set[int] = set()  # starts of the model's places that an added place takes in
     added: list[tuple[int, int, str]] = []
-    for i in _office_positions(doc):
+    for i in offices:
         start = i + 1
         if i in covered or start in covered:
             continue
