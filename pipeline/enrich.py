@@ -292,7 +292,7 @@ def _places_of_offices(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tupl
     offices = _office_positions(doc)
     if not offices:
         return spans
-    covered = {i for s, e, _ in spans for i in range(s, e)}
+    covered = _covered(spans)
     place_starts = {s: e for s, e, label in spans if label == "LOC"}
     absorbed: set[int] = set()  # starts of the model's places that an added place takes in
     added: list[tuple[int, int, str]] = []
@@ -324,14 +324,21 @@ def _office_positions(doc: Doc) -> list[int]:
     import numpy
     from spacy.attrs import LOWER
 
+    offices, kota = _office_hashes()
     lower = doc.to_array([LOWER])[:-1]
-    offices = [doc.vocab.strings[word] for word in _OFFICES_OF_A_PLACE]
     positions = [int(i) for i in numpy.flatnonzero(numpy.isin(lower, offices))]
-    kota = doc.vocab.strings["kota"]  # ``Wali Kota``, two tokens
-    for i in numpy.flatnonzero(lower == kota):
+    for i in numpy.flatnonzero(lower == kota):  # ``Wali Kota``, two tokens
         if i > 0 and doc[int(i) - 1].lower_ == "wali":
             positions.append(int(i))
     return sorted(positions)
+
+
+@lru_cache(maxsize=1)
+def _office_hashes() -> tuple[list[int], int]:
+    """spaCy's string hashes of the office words and of ``kota`` (the same in every vocabulary)."""
+    from spacy.strings import get_string_id
+
+    return [get_string_id(word) for word in sorted(_OFFICES_OF_A_PLACE)], get_string_id("kota")
 
 
 def _place_word(word: str) -> bool:
@@ -401,7 +408,7 @@ _TITLE_WORDS = _TITLE_HEADS | frozenset(
 def _titled_persons(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Two or three capitalised words right after an office title, tagged as nothing by the
     model, are a person (``Wakil Asisten Menteri Luar Negeri Sonata Coulter``)."""
-    covered = {i for s, e, _ in spans for i in range(s, e)}
+    covered = _covered(spans)
     added: list[tuple[int, int, str]] = []
     i = 0
     n = len(doc)
@@ -449,12 +456,17 @@ def _name_word(text: str) -> bool:
     return text[:1].isupper() and text.isalpha() and not (len(text) > 1 and text.isupper())
 
 
+def _covered(spans: list[tuple[int, int, str]]) -> set[int]:
+    """The token positions inside any of ``spans``."""
+    return {i for start, end, _ in spans for i in range(start, end)}
+
+
 def _known_places(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Capitalised words outside any entity that name a known country or city are places.
 
     English only: on the English dev part +0.011 F1 (LOC +0.021); on idner-news-2k -0.025, whose
     annotators leave many country names untagged, and ±0.000 on the other Indonesian sets."""
-    covered = {i for s, e, _ in spans for i in range(s, e)}
+    covered = _covered(spans)
     added: list[tuple[int, int, str]] = []
     i = 0
     while i < len(doc):
@@ -562,9 +574,7 @@ def nicknames_in(mentions: list[Entity], texts: Mapping[str, str]) -> dict[str, 
 def spells_nickname(word: str, name: str) -> bool:
     """``word`` starts with ``name``'s initial and its other letters follow in ``name`` in order
     (``Jokowi`` from ``Joko Widodo``, ``SBY`` from ``Susilo Bambang Yudhoyono``)."""
-    letters = word.lower()
-    rest = iter(name.lower())  # consumed as it is searched: the letters must come in order
-    return letters[:1] == name[:1].lower() and all(ch in rest for ch in letters)
+    return _initial_then_in_order(word.lower(), name.lower())
 
 
 def nicknames_path() -> Path:
@@ -612,8 +622,14 @@ def _spells(abbreviation: str, name: str) -> bool:
     words = name.lower().split()
     if len(words) > 1 and words[0] in _COMPANY_FORMS and letters[0] != words[0][0]:
         words = words[1:]  # ``PT Liga Indonesia Baru (LIB)``; but ``PT Freeport Indonesia (PTFI)``
-    rest = iter(" ".join(words))  # consumed as it is searched: the letters must come in order
-    return letters[0] == words[0][0] and all(ch in rest for ch in letters)
+    return _initial_then_in_order("".join(letters), " ".join(words))
+
+
+def _initial_then_in_order(letters: str, name: str) -> bool:
+    """``letters`` start with ``name``'s first character and all follow in ``name`` in order: the
+    shape of an abbreviation (``_spells``) and of a nickname (``spells_nickname``)."""
+    rest = iter(name)  # consumed as it is searched: the letters must come in order
+    return letters[:1] == name[:1] and all(ch in rest for ch in letters)
 
 
 def _is_subsequence(part: list[str], whole: list[str]) -> bool:
