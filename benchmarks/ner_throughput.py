@@ -13,6 +13,12 @@ gives it (``spacy``: thinc's bundled BLIS for matrix products and spaCy's prefix
 before ``load_model`` chose numpy's OpenBLAS and anchored prefixes). The last line is the
 summary: median tokens/s of each arm, their ratio, and whether both tagged the same number of
 entities. Needs ../shared.
+
+``--side-by-side`` runs each pair's two processes at the same time instead, one pinned to each
+of the first two cores (``os.sched_setaffinity``), swapping cores every pair. On a shared host
+whose speed drifts by ±20% from one minute to the next (session 12's), both arms then meet the
+same drift, so their ratio is steadier than sequential runs give; it is also how two Warta
+workers run. Its absolute numbers are those of a fully loaded machine.
 """
 
 from __future__ import annotations
@@ -102,20 +108,33 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--model", type=Path, default=get_settings().ner_model)
     parser.add_argument("--arm", choices=["warta", "spacy"], help="one run in this process")
+    parser.add_argument("--cpu", type=int, help="pin this process to one core (with --arm)")
+    parser.add_argument("--side-by-side", action="store_true", help="each pair's arms at once, one per core")
     args = parser.parse_args()
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
+    if args.side_by_side and len(os.sched_getaffinity(0)) < 2:
+        raise SystemExit("--side-by-side needs two cores")
     if args.arm:
         print(json.dumps(measure(args.articles, args.model, args.arm)))
         return
     rates: dict[str, list[int]] = {"warta": [], "spacy": []}
     entities: dict[str, set[int]] = {"warta": set(), "spacy": set()}
     for pair in range(args.pairs):
-        for arm in ("warta", "spacy") if pair % 2 == 0 else ("spacy", "warta"):
-            command = [sys.executable, __file__, "--arm", arm, "--articles", str(args.articles)]
-            run = json.loads(
-                subprocess.run(
-                    [*command, "--model", str(args.model)], check=True, capture_output=True, text=True
-                ).stdout
-            )
+        arms = ("warta", "spacy") if pair % 2 == 0 else ("spacy", "warta")
+        common = ["--articles", str(args.articles), "--model", str(args.model)]
+        commands = [[sys.executable, __file__, "--arm", arm, *common] for arm in arms]
+        if args.side_by_side:
+            commands = [[*command, "--cpu", str(cpu)] for cpu, command in enumerate(commands)]
+            running = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for command in commands]
+            outputs = [process.communicate()[0] for process in running]
+            if any(process.returncode for process in running):
+                raise SystemExit("a side-by-side run failed")
+        else:
+            outputs = [subprocess.run(c, check=True, capture_output=True, text=True).stdout for c in commands]
+        for arm, output in zip(arms, outputs, strict=True):
+            run = json.loads(output)
+            run["cpu"] = arms.index(arm) if args.side_by_side else None
             print(json.dumps(run))
             rates[arm].append(int(run["tokens_per_s"]))
             entities[arm].add(int(run["entities"]))
@@ -123,6 +142,7 @@ def main() -> None:
     summary = {
         "summary": "ner_throughput",
         "pairs": args.pairs,
+        "side_by_side": args.side_by_side,
         "warta_tokens_per_s": rates["warta"],
         "spacy_tokens_per_s": rates["spacy"],
         "median_warta": warta,
