@@ -98,6 +98,7 @@ def measure(articles_n: int, model: Path, arm: str) -> dict[str, object]:
         "mb_per_s": round(chars / elapsed / 1e6, 3),
         "model": str(model),
         "threads": os.environ["OMP_NUM_THREADS"],
+        "cores": sorted(os.sched_getaffinity(0)),  # one when pinned (--side-by-side)
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
     }
 
@@ -120,9 +121,9 @@ def main() -> None:
         return
     rates: dict[str, list[int]] = {"warta": [], "spacy": []}
     entities: dict[str, set[int]] = {"warta": set(), "spacy": set()}
+    common = ["--articles", str(args.articles), "--model", str(args.model)]
     for pair in range(args.pairs):
         arms = ("warta", "spacy") if pair % 2 == 0 else ("spacy", "warta")
-        common = ["--articles", str(args.articles), "--model", str(args.model)]
         commands = [[sys.executable, __file__, "--arm", arm, *common] for arm in arms]
         if args.side_by_side:
             commands = [[*command, "--cpu", str(cpu)] for cpu, command in enumerate(commands)]
@@ -134,7 +135,6 @@ def main() -> None:
             outputs = [subprocess.run(c, check=True, capture_output=True, text=True).stdout for c in commands]
         for arm, output in zip(arms, outputs, strict=True):
             run = json.loads(output)
-            run["cpu"] = arms.index(arm) if args.side_by_side else None
             print(json.dumps(run))
             rates[arm].append(int(run["tokens_per_s"]))
             entities[arm].add(int(run["entities"]))
