@@ -4,15 +4,16 @@
 
 Tags N IndoSum articles (title + body, as the enrich step does), one process, one thread, and
 prints one JSON line per run: articles/s, tokens/s (spaCy tokens of title + body), MB/s of text.
-The first batch is a warm-up (model load, first allocations) and is not timed. Tokens are counted
-inside a memory zone, so counting does not leave the timed texts' words in the vocabulary.
+The first batch is a warm-up (model load, first allocations) and is not timed. The model load is
+timed on its own (``load_s``): a per-batch task process pays it once per 100 articles. Tokens are
+counted inside a memory zone, so counting does not leave the timed texts' words in the vocabulary.
 
 Side by side in one invocation: P pairs of fresh processes, alternating, each pair one run of
 the pipeline's path (``warta``) and one of the same path with the model as plain ``spacy.load``
 gives it (``spacy``: thinc's bundled BLIS for matrix products and spaCy's prefix ``search``,
-before ``load_model`` chose numpy's OpenBLAS and anchored prefixes). The last line is the
-summary: median tokens/s of each arm, their ratio, and whether both tagged the same number of
-entities. Needs ../shared.
+before ``load_model`` chose numpy's OpenBLAS and anchored prefixes and built the tokenizer itself).
+The last line is the summary: median tokens/s and load seconds of each arm, the tokens/s ratio,
+and whether both tagged the same number of entities. Needs ../shared.
 
 ``--side-by-side`` runs each pair's two processes at the same time instead, one pinned to each
 of the first two cores (``os.sched_setaffinity``), swapping cores every pair. On a shared host
@@ -67,9 +68,9 @@ def load_articles(limit: int) -> list[Article]:
 
 
 def measure(articles_n: int, model: Path, arm: str) -> dict[str, object]:
-    if arm == "spacy":
-        import spacy
+    import spacy  # imported before ``load_s`` starts, in both arms: it times the load alone
 
+    if arm == "spacy":
         import pipeline.enrich as enrich
 
         # The baseline arm: the same tagging path, the model loaded without Warta's speed choices.
@@ -78,7 +79,9 @@ def measure(articles_n: int, model: Path, arm: str) -> dict[str, object]:
 
     articles = load_articles(articles_n + 64)
     warmup, timed = articles[:64], articles[64:]
+    loading = time.perf_counter()
     nlp = load_model(model)
+    load_s = time.perf_counter() - loading
     with nlp.memory_zone():
         tokens = sum(len(nlp.tokenizer(a.title)) + len(nlp.tokenizer(a.body)) for a in timed)
     chars = sum(len(a.title) + len(a.body) for a in timed)
@@ -96,6 +99,7 @@ def measure(articles_n: int, model: Path, arm: str) -> dict[str, object]:
         "articles_per_s": round(len(timed) / elapsed, 1),
         "tokens_per_s": round(tokens / elapsed),
         "mb_per_s": round(chars / elapsed / 1e6, 3),
+        "load_s": round(load_s, 2),
         "model": str(model),
         "threads": os.environ["OMP_NUM_THREADS"],
         "cores": sorted(os.sched_getaffinity(0)),  # one when pinned (--side-by-side)
@@ -120,6 +124,7 @@ def main() -> None:
         print(json.dumps(measure(args.articles, args.model, args.arm)))
         return
     rates: dict[str, list[int]] = {"warta": [], "spacy": []}
+    loads: dict[str, list[float]] = {"warta": [], "spacy": []}
     entities: dict[str, set[int]] = {"warta": set(), "spacy": set()}
     common = ["--articles", str(args.articles), "--model", str(args.model)]
     for pair in range(args.pairs):
@@ -137,6 +142,7 @@ def main() -> None:
             run = json.loads(output)
             print(json.dumps(run))
             rates[arm].append(int(run["tokens_per_s"]))
+            loads[arm].append(float(run["load_s"]))
             entities[arm].add(int(run["entities"]))
     warta, baseline = statistics.median(rates["warta"]), statistics.median(rates["spacy"])
     summary = {
@@ -148,6 +154,8 @@ def main() -> None:
         "median_warta": warta,
         "median_spacy": baseline,
         "ratio": round(warta / baseline, 2),
+        "median_load_s_warta": round(statistics.median(loads["warta"]), 2),
+        "median_load_s_spacy": round(statistics.median(loads["spacy"]), 2),
         "same_entity_count": entities["warta"] == entities["spacy"] and len(entities["warta"]) == 1,
     }
     print(json.dumps(summary))

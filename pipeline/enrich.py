@@ -12,10 +12,10 @@ the article abbreviates (``Komisi Pemberantasan Korupsi (KPK)``) takes its abbre
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from threadpoolctl import threadpool_limits
 
@@ -24,7 +24,9 @@ from pipeline.records import Article, Entity, TaggedArticle
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.tokenizer import Tokenizer
     from spacy.tokens import Doc
+    from spacy.vocab import Vocab
 
 LABELS: frozenset[str] = frozenset({"PER", "ORG", "LOC"})
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -45,12 +47,20 @@ _BRACKETED_ABBREVIATION = re.compile(r"\s*\(\s*([A-Z][A-Za-z0-9&\-]{1,9})\s*\)")
 def load_model(path: Path) -> Language:
     """The spaCy pipeline at ``path``, loaded once per process and path."""
     import spacy
-    from spacy.tokenizer import Tokenizer
+    from spacy.util import load_config, registry
     from thinc.api import NumpyOps
 
     if not (path / "meta.json").exists():
         raise FileNotFoundError(f"no NER model at {path}; rebuild it with `warta train ner`")
-    nlp = spacy.load(path)
+    # spaCy builds the language's default tokenizer, replaces it with the saved one, and every
+    # later change to a rule reloads all 16k special cases (about 2 s each time): three loads,
+    # most of a 6-8 s model load, paid by every per-batch task. Build the saved one once, here.
+    registry.tokenizers.register(_NO_TOKENIZER, func=_no_tokenizer)
+    nlp = spacy.load(
+        path, exclude=["tokenizer"], config={"nlp": {"tokenizer": {"@tokenizers": _NO_TOKENIZER}}}
+    )
+    nlp.tokenizer = _saved_tokenizer(nlp.vocab, path / "tokenizer")
+    nlp.config["nlp"]["tokenizer"] = load_config(path / "config.cfg")["nlp"]["tokenizer"]  # as saved
     # Thinc multiplies matrices with its bundled BLIS by default; numpy's OpenBLAS does the
     # tagger's shapes about 3x faster here (same entities; benchmarks/ner_throughput.py).
     ops = NumpyOps(use_blis=False)
@@ -58,12 +68,47 @@ def load_model(path: Path) -> Language:
         model = getattr(component, "model", None)  # rule-based components have none
         for layer in model.walk() if model is not None else ():
             layer.ops = ops
-    tokenizer = nlp.tokenizer
-    if isinstance(tokenizer, Tokenizer) and tokenizer.prefix_search is not None:
-        anchored = _AnchoredPrefix.of(tokenizer.prefix_search.__self__)
-        if anchored is not None:
-            tokenizer.prefix_search = anchored.search
     return nlp
+
+
+_NO_TOKENIZER = "warta.no_tokenizer.v1"
+
+
+def _no_tokenizer() -> Callable[[Language], Tokenizer]:
+    """A tokenizer without rules, which ``load_model`` replaces at once (spaCy's ``@tokenizers``)."""
+    from spacy.tokenizer import Tokenizer
+
+    return lambda nlp: Tokenizer(nlp.vocab)
+
+
+def _saved_tokenizer(vocab: Vocab, path: Path) -> Tokenizer:
+    """The tokenizer spaCy saved at ``path``, its special cases loaded once, with anchored prefixes."""
+    import srsly
+    from spacy.tokenizer import Tokenizer
+
+    saved = srsly.msgpack_loads(path.read_bytes())
+
+    def regex(key: str) -> re.Pattern[str] | None:  # compiled as spaCy's ``Tokenizer.from_bytes`` does
+        pattern = saved.get(key)
+        return re.compile(pattern) if isinstance(pattern, str) else None
+
+    def compiled(key: str, method: str) -> Callable[..., Any] | None:
+        found = regex(key)
+        return getattr(found, method) if found is not None else None
+
+    prefixes = regex("prefix_search")
+    anchored = _AnchoredPrefix.of(prefixes) if prefixes is not None else None
+    # Every rule goes in before the special cases, which are tokenised by them as they load.
+    return Tokenizer(
+        vocab,
+        rules=saved.get("exceptions"),
+        prefix_search=anchored.search if anchored is not None else compiled("prefix_search", "search"),
+        suffix_search=compiled("suffix_search", "search"),
+        infix_finditer=compiled("infix_finditer", "finditer"),
+        token_match=compiled("token_match", "match"),
+        url_match=compiled("url_match", "match"),
+        faster_heuristics=saved.get("faster_heuristics", True),
+    )
 
 
 class _AnchoredPrefix:

@@ -193,19 +193,25 @@ def test_model_multiplies_with_numpy_on_one_thread_while_tagging() -> None:
         assert blas and all(pool["num_threads"] == 1 for pool in blas)
 
 
-def test_anchored_prefix_rules_tokenise_exactly_as_spacy_does() -> None:
-    """``load_model`` swaps spaCy's prefix ``search`` for ``match`` (speed); tokens must not change,
-    including the one unanchored Indonesian rule, ``<a([^>]+)>``, anywhere in a word."""
+def test_load_model_tokenises_exactly_as_spacy_load_does() -> None:
+    """``load_model`` builds the saved tokenizer itself, its special cases loaded once, and swaps
+    spaCy's prefix ``search`` for ``match`` (speed); tokens and what the model reads of them must
+    not change, including the one unanchored Indonesian rule, ``<a([^>]+)>``, anywhere in a word,
+    and the special cases (reduplications, abbreviations with a norm)."""
     import json
 
     import spacy
+    from spacy.tokens import Doc
 
     from pipeline.enrich import load_model
 
     path = get_settings().ner_model
-    fast, plain = load_model(path).tokenizer, spacy.load(path).tokenizer
+    fast_nlp, plain_nlp = load_model(path), spacy.load(path)
+    fast, plain = fast_nlp.tokenizer, plain_nlp.tokenizer
     assert fast.prefix_search is not plain.prefix_search  # type: ignore[attr-defined]
+    assert fast_nlp.config["nlp"]["tokenizer"] == plain_nlp.config["nlp"]["tokenizer"]  # saves as before
     texts = [
+        "Pondok-pondok, (rumah-rumah) PUTUSAN-PUTUSAN pada 3 Jan. dan jum'at; Drs. Ali, S.H. datang.",
         "x<ahref>",  # spaCy's whitespace split comes first: the rule sees one word at a time
         "<ahref>kata",
         "kata<ab='c'>d</a>",
@@ -216,8 +222,12 @@ def test_anchored_prefix_rules_tokenise_exactly_as_spacy_does() -> None:
     corpus = PROJECT_ROOT.parent / "shared" / "data" / "corpus" / "indosum" / "articles.jsonl"
     with corpus.open(encoding="utf-8") as lines:
         texts += [json.loads(next(lines))["text"] for _ in range(300)]
+
+    def read(doc: Doc) -> list[tuple[str, int, str, str, str, str]]:
+        return [(t.text, t.idx, t.norm_, t.prefix_, t.suffix_, t.shape_) for t in doc]
+
     for text in texts:
-        assert [(t.text, t.idx) for t in fast(text)] == [(t.text, t.idx) for t in plain(text)]
+        assert read(fast(text)) == read(plain(text))
     assert fast.to_bytes() == plain.to_bytes()  # type: ignore[attr-defined]  # rules serialise as before
 
 
