@@ -293,6 +293,8 @@ def _lone_word_is_no_name(doc: Doc, i: int, language: str | None, cased: bool) -
         return True  # a nationality (``American``, ``Italian``)
     if word.is_title and word.lower_.rstrip(".") in _HONORIFICS:
         return True  # the rank before a name (``Cmdr. Sean Robertson``), tagged on its own
+    if word.lower_.rstrip(".") in _NEVER_NAMES_ALONE:
+        return True  # ``Kabid Humas Polda Jabar Kombes Yusri Yunus``: the rank, tagged on its own
     return (  # capitalised only because it opens the sentence (``Bulan lalu``, "last month")
         language in COMMON_WORD_LANGUAGES
         and cased
@@ -325,6 +327,13 @@ _RANKS = frozenset(
     str.split("""akbp akp kombes kombespol irjen brigjen brigadir komisaris jenderal pol kompol iptu
     ipda aiptu mayjen letjen kolonel marsekal laksamana""")
 )
+# Words the model tags alone as names that never are, in any case (``Kombes``, ``AKBP``): those
+# ranks (not ``Laksamana``, also a given name), heads of a division or unit (``Kabid Humas``),
+# and Islamic expressions (``Alhamdulillah``, "praise be to God"; not ``Amin``, also a name).
+_NEVER_NAMES_ALONE = (_RANKS - {"laksamana"}) | frozenset(
+    str.split("""kabid kabag kasat kasubdit kadiv panglima alhamdulillah insyaallah masyaallah
+    subhanallah astagfirullah astaghfirullah bismillah""")
+)
 
 
 def _places_of_offices(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -352,8 +361,13 @@ def _places_of_offices(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tupl
                 end += 1
         elif not _place_word(first):
             continue
-        if end < len(doc) and end not in covered and _name_word(doc[end].text):
-            continue
+        if (
+            end < len(doc)
+            and end not in covered
+            and _name_word(doc[end].text)
+            and doc[end].lower_ not in _RANKS
+        ):
+            continue  # a name follows; a rank does not count (``Kapolres Jaktim Kombes Andry``)
         if end in place_starts:  # ``Kapolda [DI] [Yogyakarta]``: one place
             absorbed.add(end)
             end = place_starts[end]

@@ -253,11 +253,19 @@ def test_an_english_nationality_alone_is_no_entity() -> None:
     assert _rule_spans(words, ents, "id") == [(1, 2, "ORG"), (4, 6, "ORG")]
 
 
-def test_a_rank_or_honorific_alone_is_no_entity() -> None:
+def test_a_rank_honorific_or_exclamation_alone_is_no_entity() -> None:
     words = ["said", "Cmdr.", "Sean", "Robertson", "and", "Pak", "Joko", "of", "the", "MS", "team"]
     ents = ((1, 2, "ORG"), (2, 4, "PER"), (5, 6, "PER"), (6, 7, "PER"), (9, 10, "ORG"))
     for language in ("en", "id"):  # the acronym MS stays
         assert _rule_spans(words, ents, language) == [(2, 4, "PER"), (6, 7, "PER"), (9, 10, "ORG")]
+    # Indonesian ranks in any case, heads of a unit and Islamic expressions; not ``Amin``, a name.
+    words = ["kata", "Kabid", "Humas", "Kombes", "Argo", "Yuwono", "dan", "AKBP", "Budi", "."]
+    words += ["Alhamdulillah", ",", "kata", "Amin"]
+    ents = ((1, 2, "PER"), (3, 4, "ORG"), (4, 6, "PER"), (7, 8, "ORG"), (10, 11, "PER"), (13, 14, "PER"))
+    assert _rule_spans(words, ents, "id") == [(4, 6, "PER"), (13, 14, "PER")]
+    # After a regional office, a rank ends the place as it did when the model tagged the rank.
+    words = ["kata", "Kapolres", "Jaktim", "Kombes", "Andry", "Wibowo"]
+    assert _rule_spans(words, ((3, 4, "ORG"), (4, 6, "PER")), "id") == [(2, 3, "LOC"), (4, 6, "PER")]
 
 
 def test_a_bracketed_abbreviation_glued_into_one_token_joins_the_organisation_or_place_before_it() -> None:
