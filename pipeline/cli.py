@@ -425,15 +425,18 @@ def train_ner(
     max_steps: Annotated[int | None, typer.Option(help="Override the config's training steps.")] = None,
 ) -> None:
     """Rebuild pipeline/models/ner from the corpora (fixed seed, pinned config), the entity
-    rules' common-word lists (Indonesian from IndoSum, English from the English pages' gold text)
-    and, with the new model, the persons' nickname list (from IndoSum)."""
-    from pipeline.enrich import common_words_path, nicknames_path
+    rules' common-word lists (Indonesian from IndoSum, English from the English pages' gold text),
+    their given-name list (from the corpora's persons) and, with the new model, the persons'
+    nickname list (from IndoSum)."""
+    from pipeline.enrich import common_words_path, given_names_path, nicknames_path
     from pipeline.train_ner import (
         COMMON_WORD_MIN_COUNT,
         build_common_words,
+        build_given_names,
         build_nicknames,
         common_word_texts,
         indosum_texts,
+        split_corpora,
         train,
     )
 
@@ -441,6 +444,7 @@ def train_ner(
         texts = common_word_texts(data.parent, language)
         written = build_common_words(texts, common_words_path(language), min_count)
         typer.echo(f"common words written to {written}")
+    typer.echo(f"given names written to {build_given_names(split_corpora(data), given_names_path())}")
     model = train(data, max_steps=max_steps)
     typer.echo(f"model written to {model}")
     nicknames = build_nicknames(indosum_texts(data.parent), model, nicknames_path())

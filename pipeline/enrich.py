@@ -571,17 +571,23 @@ def doc_mentions(doc: Doc, field: str, language: str | None) -> Iterator[Entity]
 
 def canonicalise(mentions: list[Entity], texts: Mapping[str, str] | None = None) -> list[Entity]:
     """Within one article, a person's partial name takes the fullest name it is part of; of two
-    equally full names (``Aji Santoso``, ``Aji Arema``) the one named first. A person's nickname
+    equally full names (``Aji Santoso``, ``Aji Arema``) the one named first. A one-word place or
+    organisation that is not a known place and is the surname of a person the article names in
+    full is that person (``Sheeran`` after ``Ed Sheeran``; ``_surnames``). A person's nickname
     takes the full name (``Jokowi`` -> ``Joko Widodo``; ``nicknames_in``). With the article's
     ``texts`` (field -> text), an organisation the article abbreviates takes the abbreviation
     (``_abbreviations``)."""
     fields = texts or {}
     abbreviations = _abbreviations(mentions, fields)
     nicknames = nicknames_in(mentions, fields)
+    surnames = _surnames(mentions)
     named = []
     for mention in mentions:
         if mention.label == "PER" and mention.canonical in nicknames:
             mention = mention.model_copy(update={"canonical": nicknames[mention.canonical]})
+        elif mention.label != "PER" and surnames.get(mention.text) and not is_place(mention.text):
+            # The model often reads a surname alone as a place or club (``Sheeran``, ``Balotelli``).
+            mention = mention.model_copy(update={"label": "PER", "canonical": surnames[mention.text]})
         named.append(mention)
     # dict, not set: ties must not follow the per-process string hash, or a rerun of the same
     # article could index a different canonical name.
@@ -601,6 +607,30 @@ def canonicalise(mentions: list[Entity], texts: Mapping[str, str] | None = None)
             mention = mention.model_copy(update={"canonical": abbreviations[mention.canonical]})
         out.append(mention)
     return out
+
+
+def _surnames(mentions: list[Entity]) -> dict[str, str | None]:
+    """Last word -> full name of the persons an article names in full, where every word is a name
+    word on one line, the first a given name of the training data's persons (``given_names_path``)
+    and none before the last a common word (not ``Bek Portugal``, "defender"); None where two
+    persons share it (``Ashley Cole``, ``Andy Cole``)."""
+    found: dict[str, str | None] = {}
+    for mention in mentions:
+        words = mention.canonical.split()
+        if (
+            mention.label != "PER"
+            or len(words) < 2
+            or "\n" in mention.text
+            or not all(_name_word(word) for word in words)
+            or words[0].lower() not in _given_names()  # not ``Dinkes Banten`` (a health office)
+            or any(
+                word.lower() in _common_words(language) for word in words[:-1] for language in ("id", "en")
+            )
+        ):
+            continue
+        last = words[-1]
+        found[last] = mention.canonical if found.get(last, mention.canonical) == mention.canonical else None
+    return found
 
 
 def bracketed_nicknames(mentions: list[Entity], texts: Mapping[str, str]) -> Iterator[tuple[str, str]]:
@@ -634,6 +664,15 @@ def spells_nickname(word: str, name: str) -> bool:
     """``word`` starts with ``name``'s initial and its other letters follow in ``name`` in order
     (``Jokowi`` from ``Joko Widodo``, ``SBY`` from ``Susilo Bambang Yudhoyono``)."""
     return _initial_then_in_order(word.lower(), name.lower())
+
+
+def given_names_path() -> Path:
+    return MODELS_DIR / "given_names.txt"
+
+
+@lru_cache(maxsize=1)
+def _given_names() -> frozenset[str]:
+    return frozenset(given_names_path().read_text(encoding="utf-8").split())
 
 
 def nicknames_path() -> Path:

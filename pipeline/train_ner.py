@@ -167,6 +167,21 @@ def build_common_words(texts: Iterable[str], out: Path, min_count: int = 10, min
     return out
 
 
+def build_given_names(splits: dict[str, dict[str, list[Sentence]]], out: Path) -> Path:
+    """The first words of the training files' persons of two words or more (``Ed`` of ``Ed
+    Sheeran``), lower-cased, one per line: the surname rule (``pipeline.enrich._surnames``) trusts
+    a full name only when it starts with one. Train parts only, never dev."""
+    names = {
+        sentence.tokens[start].lower()
+        for parts in splits.values()
+        for sentence in parts["train"]
+        for start, end, label in sentence.spans()
+        if label == "PER" and end - start >= 2 and sentence.tokens[start].isalpha()
+    }
+    out.write_text("\n".join(sorted(names)) + "\n", encoding="utf-8")
+    return out
+
+
 # A bracketed word after a person (``Joko Widodo (Jokowi)``) goes on the nickname list when IndoSum
 # pairs it with that name in NICKNAME_MIN_ARTICLES articles or more (and with another name in no
 # more than a fifth of its pairings), the model tags it alone as a person in at least

@@ -81,19 +81,39 @@ def test_canonicalise_joins_partial_person_names_only() -> None:
         return Entity(text=text, label=label, field="body", start=0, end=len(text), canonical=text)  # type: ignore[arg-type]
 
     out = canonicalise(
-        [ent("Sergei Lavrov"), ent("Lavrov"), ent("Sergei"), ent("Lavrov", "ORG"), ent("Biden")]
+        [ent("Sergei Lavrov"), ent("Lavrov"), ent("Sergei"), ent("Sergei", "ORG"), ent("Biden")]
     )
     assert [e.canonical for e in out] == [
         "Sergei Lavrov",
         "Sergei Lavrov",
         "Sergei Lavrov",
-        "Lavrov",
+        "Sergei",  # an organisation is no partial name (only a surname alone is; next test)
         "Biden",
     ]
     # Equally full names: the one named first, whatever the order of the process's string hashes.
     for first, second in (("Aji Santoso", "Aji Arema"), ("Aji Arema", "Aji Santoso")):
         out = canonicalise([ent(first), ent(second), ent("Aji")])
         assert out[2].canonical == first
+
+
+def test_a_place_or_organisation_that_is_a_named_persons_surname_is_that_person() -> None:
+    def ent(text: str, label: str) -> Entity:
+        return Entity(text=text, label=label, field="body", start=0, end=len(text), canonical=text)  # type: ignore[arg-type]
+
+    out = canonicalise([ent("Mario Balotelli", "PER"), ent("Balotelli", "LOC"), ent("Balotelli", "ORG")])
+    assert [(e.label, e.canonical) for e in out] == [("PER", "Mario Balotelli")] * 3
+    # Not when the "person" starts with no given name (a health office), when the word is a known
+    # place, nor when two persons share the surname.
+    mentions = [ent("Dinkes Banten", "PER"), ent("Banten", "LOC"), ent("Ed Portugal", "PER")]
+    mentions += [
+        ent("Portugal", "LOC"),
+        ent("Ashley Cole", "PER"),
+        ent("Andy Cole", "PER"),
+        ent("Cole", "ORG"),
+    ]
+    out = canonicalise(mentions)
+    assert [(e.label, e.canonical) for e in out][1:4:2] == [("LOC", "Banten"), ("LOC", "Portugal")]
+    assert (out[-1].label, out[-1].canonical) == ("ORG", "Cole")
 
 
 def test_english_text_marks_known_places_the_model_left_untagged() -> None:

@@ -9,17 +9,19 @@ from pathlib import Path
 import pytest
 
 from pipeline.conll import Sentence
-from pipeline.enrich import COMMON_WORD_LANGUAGES, common_words_path, nicknames_path
+from pipeline.enrich import COMMON_WORD_LANGUAGES, common_words_path, given_names_path, nicknames_path
 from pipeline.settings import PROJECT_ROOT, get_settings
 from pipeline.train_ner import (
     COMMON_WORD_MIN_COUNT,
     build_common_words,
+    build_given_names,
     build_nicknames,
     common_word_texts,
     in_dev,
     indosum_texts,
     install_model,
     replace_mentions,
+    split_corpora,
 )
 
 
@@ -100,6 +102,14 @@ def test_nicknames_are_bracketed_words_the_model_reads_as_persons_and_spelled_fr
     # Jokowi: two articles, spelled from the name, a person alone in every mention. Repsol, a
     # team, is no person; JK is paired in one article only.
     assert rows == [["Jokowi", "Joko Widodo", "2"]]
+
+
+def test_committed_given_names_are_what_the_training_persons_rebuild(tmp_path: Path) -> None:
+    splits = split_corpora(PROJECT_ROOT.parent / "shared" / "data" / "ner")
+    rebuilt = build_given_names(splits, tmp_path / "given_names.txt")
+    assert rebuilt.read_bytes() == given_names_path().read_bytes()
+    names = set(rebuilt.read_text().split())
+    assert {"joko", "ed"} <= names and "widodo" not in names  # first words of persons only
 
 
 def test_committed_nicknames_are_what_indosum_rebuilds(tmp_path: Path) -> None:
