@@ -461,7 +461,12 @@ def eval_ner(
     from pipeline.evaluation import evaluate_ner
 
     chosen = frozenset(t.strip().upper() for t in types.split(",") if t.strip())
-    typer.echo(json.dumps(evaluate_ner(conll, model or get_settings().ner_model, chosen)))
+    try:
+        result = evaluate_ner(conll, model or get_settings().ner_model, chosen)
+    except (OSError, ValueError) as err:  # a missing, unreadable, malformed or empty file
+        console.print(str(err), style="red", markup=False, soft_wrap=True)  # one line, as it is
+        raise typer.Exit(2) from err
+    typer.echo(json.dumps(result))
 
 
 @eval_app.command("extraction")

@@ -242,7 +242,9 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     - in Indonesian cased text, a name word right after a regional office, where the model found
       nothing, is a place (``Gubernur DKI Jakarta``, ``Wali Kota Malang``, ``Pilkada DKI``);
     - two or three capitalised words right after an office title, where the model found nothing,
-      are a person (``Wakil Asisten Menteri Luar Negeri Sonata Coulter``).
+      are a person (``Wakil Asisten Menteri Luar Negeri Sonata Coulter``);
+    - in Indonesian text, a religious holiday or the fasting month is no entity (``Idul Fitri``,
+      ``Bulan Ramadan``): dates are not entities.
     """
     spans: list[tuple[int, int, str]] = []
     cased = _is_cased(doc)
@@ -266,12 +268,31 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
                 end -= 1  # English names end in a capitalised word (``Griffin [said]``)
         if end - start == 1 and _lone_word_is_no_name(doc, start, language, cased):
             continue
+        if language == "id" and _is_holiday(doc, start, end):
+            continue
         spans.append((start, end, label))
     if language == "en":
         spans = _known_places(doc, spans)
     if language == "id" and cased:
         spans = _places_of_offices(doc, spans)
     return _titled_persons(doc, _glued_abbreviations(doc, spans))
+
+
+# Religious holidays and the fasting month, which the model tags as persons or places in
+# Indonesian news (``Idul Fitri``, ``Ramadan``): dates are not entities. ``Ramadhan`` counts
+# only after ``Bulan`` (alone it is also a given name), ``Natal`` (Christmas) only in Indonesian.
+_HOLIDAYS = frozenset(
+    {"ramadan", "lebaran", "idul fitri", "idulfitri", "idul adha", "iduladha", "natal", "imlek"}
+    | {"nyepi", "waisak", "paskah"}
+)
+_HOLIDAY_PREFIXES = ("bulan ", "hari raya ", "malam ")
+
+
+def _is_holiday(doc: Doc, start: int, end: int) -> bool:
+    name = " ".join(token.lower_ for token in doc[start:end])
+    prefix = next((p for p in _HOLIDAY_PREFIXES if name.startswith(p)), "")
+    name = name[len(prefix) :]
+    return name in _HOLIDAYS or (prefix == "bulan " and name == "ramadhan")
 
 
 _SENTENCE_END = frozenset(".!?…")

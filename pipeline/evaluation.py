@@ -24,6 +24,8 @@ def evaluate_ner(conll_path: Path, model_path: Path, types: frozenset[str] = LAB
 
     nlp = load_model(model_path)
     sentences = read_conll(conll_path)
+    if not sentences:
+        raise ValueError(f"{conll_path}: no sentences to score (an empty file?)")
     score = Score()
     tokens = 0
     started = time.perf_counter()

@@ -77,6 +77,11 @@ def test_eval_ner_prints_one_json_line(tmp_path: Path) -> None:
     result = json.loads(lines[0])
     assert result["gold_entities"] == 2 and result["tokens"] == 7
     assert 0.0 <= result["f1"] <= 1.0
+    # A malformed or empty file is a one-line error and exit code 2, not a score of zero.
+    for text, message in (("Joko Widodo\n", "expected 'token<TAB>tag'"), ("\n\n", "no sentences")):
+        gold.write_text(text)
+        done = _warta("eval", "ner", str(gold))
+        assert done.returncode == 2 and message in done.stderr and not done.stdout
 
 
 def test_ingest_with_a_sources_file_over_a_real_site(

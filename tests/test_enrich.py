@@ -288,6 +288,14 @@ def test_a_rank_honorific_or_exclamation_alone_is_no_entity() -> None:
     assert _rule_spans(words, ((3, 4, "ORG"), (4, 6, "PER")), "id") == [(2, 3, "LOC"), (4, 6, "PER")]
 
 
+def test_a_holiday_or_the_fasting_month_is_no_entity_in_indonesian() -> None:
+    words = ["Selama", "Bulan", "Ramadan", "dan", "Idul", "Fitri", ",", "kata", "Ramadhan", "Pohan"]
+    ents = ((1, 3, "LOC"), (4, 6, "PER"), (8, 10, "PER"))
+    assert _rule_spans(words, ents, "id") == [(8, 10, "PER")]  # a name that starts with one stays
+    assert _rule_spans(["kata", "Ramadhan", "."], ((1, 2, "PER"),), "id") == [(1, 2, "PER")]  # a name too
+    assert _rule_spans(["in", "Natal", ","], ((1, 2, "LOC"),), "en") == [(1, 2, "LOC")]  # Indonesian only
+
+
 def test_a_bracketed_abbreviation_glued_into_one_token_joins_the_organisation_or_place_before_it() -> None:
     words = ["oleh", "Komisi", "Pemilihan", "Umum", "(KPU)", "dan", "PT", "Pertamina", "(Persero)"]
     words += ["kata", "Joko", "Widodo", "(Jokowi)", ",", "Rabu", "(24/8)"]
