@@ -227,8 +227,9 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
       known place (the model often tags ``Amerika`` of ``Amerika Serikat``, ``Arab`` of ``Arab Saudi``);
       and over the capitalised token before it likewise (``North Korea``);
     - a "person" or "organisation" whose whole name is a known place is a place;
-    - in cased text, a single lower-case word is not an entity (lower-cased text, like NER-P's,
-      keeps them);
+    - in cased text, an entity written all in lower case is not one (``kosong``, "empty";
+      ``jalan raya``, "main road"; ``tim-tim``) unless it is a known place (``korea utara``);
+      lower-cased text, like NER-P's, keeps them;
     - in Indonesian and English cased text, a single title-case word that opens a sentence and
       that the language's news mostly writes in lower case is not an entity (``Bulan lalu``);
     - in English text, a single word that is a nationality or an official language
@@ -270,6 +271,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
             continue
         if language == "id" and _is_holiday(doc, start, end):
             continue
+        if cased and _all_lower_case(doc[start:end].text):
+            continue
         spans.append((start, end, label))
     if language == "en":
         spans = _known_places(doc, spans)
@@ -286,6 +289,11 @@ _HOLIDAYS = frozenset(
     | {"nyepi", "waisak", "paskah"}
 )
 _HOLIDAY_PREFIXES = ("bulan ", "hari raya ", "malam ")
+
+
+def _all_lower_case(text: str) -> bool:
+    """No capital letter, and not a known place (``korea utara``)."""
+    return not any(ch.isupper() for ch in text) and not is_place(text)
 
 
 def _is_holiday(doc: Doc, start: int, end: int) -> bool:

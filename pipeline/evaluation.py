@@ -22,10 +22,10 @@ def evaluate_ner(conll_path: Path, model_path: Path, types: frozenset[str] = LAB
     (default PER/ORG/LOC; NER-P has no organisations, so it is scored on PER/LOC)."""
     from spacy.tokens import Doc
 
-    nlp = load_model(model_path)
-    sentences = read_conll(conll_path)
+    sentences = read_conll(conll_path)  # before the model load: a bad file fails at once
     if not sentences:
         raise ValueError(f"{conll_path}: no sentences to score (an empty file?)")
+    nlp = load_model(model_path)
     score = Score()
     tokens = 0
     started = time.perf_counter()

@@ -124,11 +124,14 @@ def test_english_text_marks_known_places_the_model_left_untagged() -> None:
     assert _rule_spans(["united", "states"], language="en") == []  # capitalised only
 
 
-def test_a_lone_lower_case_word_is_no_entity_in_cased_text_only() -> None:
+def test_a_lower_case_entity_is_no_entity_in_cased_text_only() -> None:
     cased = ["Kursi", "itu", "kosong", "di", "Jakarta"]
     assert _rule_spans(cased, ((2, 3, "LOC"), (4, 5, "LOC"))) == [(4, 5, "LOC")]
     lower = ["presiden", "jokowi", "di", "jakarta"]
     assert _rule_spans(lower, ((1, 2, "PER"), (3, 4, "LOC"))) == [(1, 2, "PER"), (3, 4, "LOC")]
+    # Several words, or a hyphenated one, likewise; a known place written in lower case stays.
+    cased = ["Di", "jalan", "raya", "tim-tim", "dari", "korea", "utara", "datang"]
+    assert _rule_spans(cased, ((1, 3, "LOC"), (3, 4, "PER"), (5, 7, "LOC"))) == [(5, 7, "LOC")]
 
 
 def test_capitalised_words_after_an_office_title_are_a_person_when_the_model_found_none() -> None:
