@@ -245,7 +245,9 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     - two or three capitalised words right after an office title, where the model found nothing,
       are a person (``Wakil Asisten Menteri Luar Negeri Sonata Coulter``);
     - in Indonesian text, a religious holiday or the fasting month is no entity (``Idul Fitri``,
-      ``Bulan Ramadan``): dates are not entities.
+      ``Bulan Ramadan``): dates are not entities;
+    - an organisation or place gives up the rank of the officer named after it (``Polda Metro
+      Jaya [Komisaris Besar] Argo Yuwono``).
     """
     spans: list[tuple[int, int, str]] = []
     cased = _is_cased(doc)
@@ -267,6 +269,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
         if language == "en" and cased:
             while end - start > 1 and doc[end - 1].text.isalpha() and doc[end - 1].text.islower():
                 end -= 1  # English names end in a capitalised word (``Griffin [said]``)
+        if label != "PER":
+            end = _before_a_trailing_rank(doc, start, end)
         if end - start == 1 and _lone_word_is_no_name(doc, start, language, cased):
             continue
         if language == "id" and _is_holiday(doc, start, end):
@@ -363,6 +367,21 @@ _NEVER_NAMES_ALONE = (_RANKS - {"laksamana"}) | frozenset(
     str.split("""kabid kabag kasat kasubdit kadiv panglima alhamdulillah insyaallah masyaallah
     subhanallah astagfirullah astaghfirullah bismillah""")
 )
+
+
+_RANK_TAIL_WORDS = _RANKS | {"besar", "polisi"}  # ``Komisaris Besar Polisi``
+
+
+def _before_a_trailing_rank(doc: Doc, start: int, end: int) -> int:
+    """The end of an organisation or place without the rank of the officer named after it
+    (``Polda Metro Jaya [Komisaris Besar] Argo Yuwono``, ``NTB [AKBP]``): trailing rank words
+    whose first is a rank on its own (not ``Jenderal`` of ``Jalan Jenderal``, nor ``Laksamana``)."""
+    cut = end
+    while cut - start > 1 and doc[cut - 1].lower_ in _RANK_TAIL_WORDS:
+        cut -= 1
+    while cut < end and doc[cut].lower_ not in _NEVER_NAMES_ALONE - {"jenderal"}:
+        cut += 1  # the run starts at its first rank word (``Besar`` alone ends many names)
+    return cut if cut < end else end
 
 
 def _places_of_offices(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

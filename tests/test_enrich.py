@@ -286,6 +286,12 @@ def test_a_rank_honorific_or_exclamation_alone_is_no_entity() -> None:
     words += ["Alhamdulillah", ",", "kata", "Amin"]
     ents = ((1, 2, "PER"), (3, 4, "ORG"), (4, 6, "PER"), (7, 8, "ORG"), (10, 11, "PER"), (13, 14, "PER"))
     assert _rule_spans(words, ents, "id") == [(4, 6, "PER"), (13, 14, "PER")]
+    # An organisation or place gives up the rank of the officer named after it; ``Jalan Jenderal``
+    # and ``Masjid Besar`` keep their last word.
+    words = ["kata", "Polda", "Metro", "Jaya", "Komisaris", "Besar", "Argo", "Yuwono", "di", "Jalan"]
+    words += ["Jenderal", "Sudirman", "dan", "Masjid", "Besar"]
+    ents = ((1, 6, "ORG"), (6, 8, "PER"), (9, 11, "LOC"), (13, 15, "LOC"))
+    assert _rule_spans(words, ents, "id") == [(1, 4, "ORG"), (6, 8, "PER"), (9, 11, "LOC"), (13, 15, "LOC")]
     # After a regional office, a rank ends the place as it did when the model tagged the rank.
     words = ["kata", "Kapolres", "Jaktim", "Kombes", "Andry", "Wibowo"]
     assert _rule_spans(words, ((3, 4, "ORG"), (4, 6, "PER")), "id") == [(2, 3, "LOC"), (4, 6, "PER")]
