@@ -370,6 +370,7 @@ _NEVER_NAMES_ALONE = (_RANKS - {"laksamana"}) | frozenset(
 
 
 _RANK_TAIL_WORDS = _RANKS | {"besar", "polisi"}  # ``Komisaris Besar Polisi``
+_RANKS_ON_THEIR_OWN = _RANKS - {"laksamana", "jenderal"}  # not given names, not ``Jalan Jenderal``
 
 
 def _before_a_trailing_rank(doc: Doc, start: int, end: int) -> int:
@@ -379,9 +380,9 @@ def _before_a_trailing_rank(doc: Doc, start: int, end: int) -> int:
     cut = end
     while cut - start > 1 and doc[cut - 1].lower_ in _RANK_TAIL_WORDS:
         cut -= 1
-    while cut < end and doc[cut].lower_ not in _NEVER_NAMES_ALONE - {"jenderal"}:
+    while cut < end and doc[cut].lower_ not in _RANKS_ON_THEIR_OWN:
         cut += 1  # the run starts at its first rank word (``Besar`` alone ends many names)
-    return cut if cut < end else end
+    return cut
 
 
 def _places_of_offices(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
