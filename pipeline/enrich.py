@@ -623,17 +623,23 @@ def canonicalise(mentions: list[Entity], texts: Mapping[str, str] | None = None)
     equally full names (``Aji Santoso``, ``Aji Arema``) the one named first. A one-word place or
     organisation that is not a known place and is the surname of a person the article names in
     full is that person (``Sheeran`` after ``Ed Sheeran``; ``_surnames``). A person's nickname
-    takes the full name (``Jokowi`` -> ``Joko Widodo``; ``nicknames_in``). With the article's
-    ``texts`` (field -> text), an organisation the article abbreviates takes the abbreviation
-    (``_abbreviations``)."""
+    takes the full name (``Jokowi`` -> ``Joko Widodo``; ``nicknames_in``), as does a short given
+    name (``Sandi`` -> ``Sandiaga Uno``; ``_given_name_beginnings``). An organisation's web address
+    or ``Partai`` name takes the plain name the article also uses (``CNNIndonesia.com`` -> ``CNN
+    Indonesia``; ``_plain_organisation_names``). With the article's ``texts`` (field -> text), an
+    organisation the article abbreviates takes the abbreviation (``_abbreviations``)."""
     fields = texts or {}
     abbreviations = _abbreviations(mentions, fields)
-    nicknames = nicknames_in(mentions, fields)
+    nicknames = {**_given_name_beginnings(mentions), **nicknames_in(mentions, fields)}
     surnames = _surnames(mentions)
+    plain_names = _plain_organisation_names(mentions)
     named = []
     for mention in mentions:
         if mention.label == "PER" and mention.canonical in nicknames:
             mention = mention.model_copy(update={"canonical": nicknames[mention.canonical]})
+        elif mention.label != "PER" and mention.canonical in plain_names:
+            # A web address can be read as a place (``CNNIndonesia.com``); it is the organisation.
+            mention = mention.model_copy(update={"label": "ORG", "canonical": plain_names[mention.canonical]})
         elif mention.label != "PER" and surnames.get(mention.text) and not is_place(mention.text):
             # The model often reads a surname alone as a place or club (``Sheeran``, ``Balotelli``).
             mention = mention.model_copy(update={"label": "PER", "canonical": surnames[mention.text]})
@@ -679,6 +685,68 @@ def _surnames(mentions: list[Entity]) -> dict[str, str | None]:
             continue
         last = words[-1]
         found[last] = mention.canonical if found.get(last, mention.canonical) == mention.canonical else None
+    return found
+
+
+_WEB_ADDRESS = re.compile(r"^(\S.*?)\.(?:com|net|org|id|co\.id|co\.uk)$", re.IGNORECASE)
+_PARTY = "partai"
+
+
+def _letters(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def _plain_organisation_names(mentions: list[Entity]) -> dict[str, str]:
+    """Organisation name -> the plain name the same article also gives it: a web address whose
+    letters are another organisation's (``CNNIndonesia.com`` -> ``CNN Indonesia``, the outlet's
+    own dateline), and a party named with ``Partai`` that the article also names alone (``Partai
+    Golkar`` -> ``Golkar``: the short name is what Indonesian news mostly writes). Only within
+    the article: out of context ``Partai Republik`` is no ``Republik`` ("republic")."""
+    organisations = dict.fromkeys(m.canonical for m in mentions if m.label == "ORG")
+    by_letters: dict[str, list[str]] = {}
+    for name in organisations:
+        if not _WEB_ADDRESS.match(name):
+            by_letters.setdefault(_letters(name), []).append(name)
+    found: dict[str, str] = {}
+    for mention in mentions:
+        address = _WEB_ADDRESS.match(mention.canonical)
+        if address and mention.label != "PER":
+            names = by_letters.get(_letters(address.group(1)), [])
+            if len(names) == 1:  # ``Detik.com`` with ``Detik`` and ``DETIK``: leave it
+                found[mention.canonical] = names[0]
+    for name in organisations:
+        words = name.split()
+        if len(words) == 2 and words[0].lower() == _PARTY and words[1] in organisations:
+            found[name] = words[1]
+    return found
+
+
+def _given_name_beginnings(mentions: list[Entity]) -> dict[str, str]:
+    """One-word person -> the one person of the article named in full whose first name it begins:
+    a short given name (``Sandi`` of ``Sandiaga Uno``, ``Mega`` of ``Megawati Soekarnoputri``).
+    Not a word of any full name (the partial-name join takes those), nor a given name in its own
+    right (``Alex`` beside ``Alexis Sanchez`` may be another player), and only towards a name of
+    name words (not the model's ``Euclid. Premis``)."""
+    full_names = dict.fromkeys(
+        m.canonical
+        for m in mentions
+        if m.label == "PER" and " " in m.canonical and all(_name_word(w) for w in m.canonical.split())
+    )
+    words_of_names = {word for name in full_names for word in name.split()}
+    found: dict[str, str] = {}
+    for mention in mentions:
+        word = mention.canonical
+        if (
+            mention.label != "PER"
+            or len(word) < 3
+            or not _name_word(word)
+            or word in words_of_names
+            or word.lower() in _given_names()
+        ):
+            continue
+        names = [name for name in full_names if name.split()[0].startswith(word)]
+        if len(names) == 1:
+            found[word] = names[0]
     return found
 
 

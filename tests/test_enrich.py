@@ -388,6 +388,46 @@ def test_a_persons_nickname_takes_the_full_name_from_the_article_or_the_nickname
     assert {"Jokowi": "Joko Widodo", "SBY": "Susilo Bambang Yudhoyono"}.items() <= known_nicknames().items()
 
 
+def test_an_organisations_web_address_or_party_prefix_takes_the_plain_name_the_article_uses() -> None:
+    def ent(text: str, label: str = "ORG") -> Entity:
+        return Entity(text=text, label=label, field="body", start=0, end=len(text), canonical=text)  # type: ignore[arg-type]
+
+    mentions = [ent("CNN Indonesia"), ent("CNNIndonesia.com"), ent("CNNIndonesia.com", "LOC")]
+    mentions += [ent("Partai Golkar"), ent("Golkar"), ent("Partai Republik"), ent("Suara.com")]
+    mentions += [ent("Detik"), ent("DETIK"), ent("Detik.com"), ent("partai Nasdem"), ent("Nasdem")]
+    out = canonicalise(mentions)
+    assert [(e.label, e.canonical) for e in out] == [
+        ("ORG", "CNN Indonesia"),
+        ("ORG", "CNN Indonesia"),
+        ("ORG", "CNN Indonesia"),  # an address read as a place is the organisation
+        ("ORG", "Golkar"),
+        ("ORG", "Golkar"),
+        ("ORG", "Partai Republik"),  # the article never says "Republik" alone
+        ("ORG", "Suara.com"),  # no plain name in the article
+        ("ORG", "Detik"),
+        ("ORG", "DETIK"),
+        ("ORG", "Detik.com"),  # two plain spellings: left as it is
+        ("ORG", "Nasdem"),
+        ("ORG", "Nasdem"),
+    ]
+
+
+def test_a_short_given_name_takes_the_one_full_name_it_begins() -> None:
+    def ent(text: str, label: str = "PER") -> Entity:
+        return Entity(text=text, label=label, field="body", start=0, end=len(text), canonical=text)  # type: ignore[arg-type]
+
+    out = canonicalise([ent("Sandiaga Uno"), ent("Sandi"), ent("Sandi", "ORG"), ent("Mega")])
+    assert [e.canonical for e in out] == ["Sandiaga Uno", "Sandiaga Uno", "Sandi", "Mega"]
+    # Not a given name in its own right, nor towards two names, nor towards the model's
+    # punctuated span.
+    out = canonicalise([ent("Alexis Sanchez"), ent("Alex"), ent("Megawati Soekarnoputri")])
+    assert [e.canonical for e in out[1:]] == ["Alex", "Megawati Soekarnoputri"]
+    out = canonicalise([ent("Marcus Gideon"), ent("Marcelo Rios"), ent("Mar")])
+    assert out[2].canonical == "Mar"  # begins both
+    out = canonicalise([ent("Euclid. Premis"), ent("Euclid")])
+    assert out[1].canonical == "Euclid"
+
+
 def test_a_mention_ends_at_its_last_word_not_at_a_line_break_the_model_took_in() -> None:
     import spacy
     from spacy.tokens import Doc, Span
