@@ -103,7 +103,10 @@ def canonical_place(name: str) -> str | None:
     """CLDR's English name for a country or city mention in any supported language, or None."""
     names, aliases = _index()
     stripped = " ".join(name.split())
-    return aliases.get(stripped) or names.get(_fold(stripped))
+    alias = aliases.get(stripped)
+    if alias is None and len(stripped) > 3 and stripped.isupper():
+        alias = aliases.get(stripped.title())  # a headline's ``INGGRIS``; not ``AS`` -> ``As``
+    return alias or names.get(_fold(stripped))
 
 
 def is_place(name: str) -> bool:

@@ -11,7 +11,8 @@ from pipeline.gazetteer import canonical_place, is_demonym
     ("names", "canonical"),
     [
         (["AS", "Amerika Serikat", "United States", "U.S."], "United States"),
-        (["Rusia", "Russia"], "Russia"),
+        (["Rusia", "Russia", "RUSIA"], "Russia"),
+        (["Inggris", "INGGRIS", "UK"], "United Kingdom"),  # a headline in capitals, an alias
         (["Moskow", "Moscow"], "Moscow"),
         (["Turki", "Turkey", "Türkiye", "Turkiye"], "Türkiye"),
         (["Tiongkok", "China", "Cina"], "China"),
@@ -28,7 +29,7 @@ def test_one_place_many_names(names: list[str], canonical: str) -> None:
 
 def test_words_and_organisations_are_not_places() -> None:
     # Lower-case "as" is an Indonesian word; AS is American Samoa's ISO code but never meant so here.
-    for name in ("as", "Kremlin", "PBB", "UN", "EU", "Reuters", "Vladimir Putin"):
+    for name in ("as", "As", "Us", "Kremlin", "PBB", "UN", "EU", "Reuters", "Vladimir Putin"):
         assert canonical_place(name) is None, name
 
 
