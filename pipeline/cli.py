@@ -426,12 +426,13 @@ def train_ner(
 ) -> None:
     """Rebuild pipeline/models/ner from the corpora (fixed seed, pinned config), the entity
     rules' common-word lists (Indonesian from IndoSum, English from the English pages' gold text),
-    their given-name list (from the corpora's persons) and, with the new model, the persons'
-    nickname list (from IndoSum)."""
-    from pipeline.enrich import common_words_path, given_names_path, nicknames_path
+    their given-name and entity-first-word lists (from the corpora's entities) and, with the new
+    model, the persons' nickname list (from IndoSum)."""
+    from pipeline.enrich import common_words_path, entity_first_words_path, given_names_path, nicknames_path
     from pipeline.train_ner import (
         COMMON_WORD_MIN_COUNT,
         build_common_words,
+        build_entity_first_words,
         build_given_names,
         build_nicknames,
         common_word_texts,
@@ -444,7 +445,10 @@ def train_ner(
         texts = common_word_texts(data.parent, language)
         written = build_common_words(texts, common_words_path(language), min_count)
         typer.echo(f"common words written to {written}")
-    typer.echo(f"given names written to {build_given_names(split_corpora(data), given_names_path())}")
+    splits = split_corpora(data)
+    typer.echo(f"given names written to {build_given_names(splits, given_names_path())}")
+    first_words = build_entity_first_words(splits, entity_first_words_path())
+    typer.echo(f"entity first words written to {first_words}")
     model = train(data, max_steps=max_steps)
     typer.echo(f"model written to {model}")
     nicknames = build_nicknames(indosum_texts(data.parent), model, nicknames_path())

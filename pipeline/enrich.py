@@ -232,6 +232,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
       lower-cased text, like NER-P's, keeps them;
     - in Indonesian and English cased text, a single title-case word that opens a sentence and
       that the language's news mostly writes in lower case is not an entity (``Bulan lalu``);
+      before other words, it is cut from the entity unless training entities start with it
+      (``[Melansir] AFP``, "citing AFP"; not ``Partai Golkar``);
     - in English text, a single word that is a nationality or an official language
       (``American``, ``French``) is not an entity; nor, in any text, a rank or honorific alone
       (``Cmdr``, ``Pak``);
@@ -253,8 +255,10 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     cased = _is_cased(doc)
     ents = list(doc.ents)
     for i, ent in enumerate(ents):
-        end = ent.end
-        start, label = _whole_span_rule(doc, ent.start, end, ent.label_, language)
+        start, end = ent.start, ent.end
+        if end - start > 1 and _common_word_opening_a_sentence(doc, start, language, cased):
+            start += 1  # ``[Melansir] AFP``, "citing AFP"; ``[Nasib] Sergio Aguero``, "the fate of"
+        start, label = _whole_span_rule(doc, start, end, ent.label_, language)
         if label == "LOC":
             limit = min(len(doc), ents[i + 1].start if i + 1 < len(ents) else len(doc), end + 2)
             for longer in range(limit, end, -1):
@@ -335,6 +339,22 @@ def _lone_word_is_no_name(doc: Doc, i: int, language: str | None, cased: bool) -
         and word.lower_ in _common_words(language)
         and _opens_sentence(doc, i)
         and not _is_dateline(doc, i)
+    )
+
+
+def _common_word_opening_a_sentence(doc: Doc, i: int, language: str | None, cased: bool) -> bool:
+    """Token ``i`` is a title-case word that the language's news mostly writes in lower case,
+    capitalised because it opens a sentence (or a subheading: ``Nasib Sergio Aguero``, "the fate
+    of"), that starts no entity of the training data, and a capitalised word follows."""
+    word = doc[i]
+    return (
+        language in COMMON_WORD_LANGUAGES
+        and cased
+        and word.is_title
+        and word.lower_ in _common_words(language)
+        and word.lower_ not in _entity_first_words()  # ``Partai Golkar``, ``Desa Pon``
+        and _opens_sentence(doc, i)
+        and doc[i + 1].text[:1].isupper()
     )
 
 
@@ -781,6 +801,17 @@ def spells_nickname(word: str, name: str) -> bool:
     """``word`` starts with ``name``'s initial and its other letters follow in ``name`` in order
     (``Jokowi`` from ``Joko Widodo``, ``SBY`` from ``Susilo Bambang Yudhoyono``)."""
     return _initial_then_in_order(word.lower(), name.lower())
+
+
+def entity_first_words_path() -> Path:
+    return MODELS_DIR / "entity_first_words.txt"
+
+
+@lru_cache(maxsize=1)
+def _entity_first_words() -> frozenset[str]:
+    """The first words of the training data's entities, lower-cased (``partai``, ``desa``, ``kota``);
+    built by ``warta train ner`` (``pipeline.train_ner.build_entity_first_words``)."""
+    return frozenset(entity_first_words_path().read_text(encoding="utf-8").split())
 
 
 def given_names_path() -> Path:

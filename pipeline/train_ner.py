@@ -182,6 +182,22 @@ def build_given_names(splits: dict[str, dict[str, list[Sentence]]], out: Path) -
     return out
 
 
+def build_entity_first_words(splits: dict[str, dict[str, list[Sentence]]], out: Path) -> Path:
+    """The first words of the training files' entities (``partai`` of ``Partai Golkar``, ``desa``,
+    ``jokowi``), lower-cased, alphabetic, one per line: a common word that opens a sentence is
+    cut from the front of an entity (``[Melansir] AFP``) only when no training entity starts
+    with it (``pipeline.enrich.entity_spans``). Train parts only, never dev."""
+    words = {
+        sentence.tokens[start].lower()
+        for parts in splits.values()
+        for sentence in parts["train"]
+        for start, _end, _label in sentence.spans()
+        if sentence.tokens[start].isalpha()
+    }
+    out.write_text("\n".join(sorted(words)) + "\n", encoding="utf-8")
+    return out
+
+
 # A bracketed word after a person (``Joko Widodo (Jokowi)``) goes on the nickname list when IndoSum
 # pairs it with that name in NICKNAME_MIN_ARTICLES articles or more (and with another name in no
 # more than a fifth of its pairings), the model tags it alone as a person in at least

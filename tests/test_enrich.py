@@ -269,6 +269,20 @@ def test_a_common_word_tagged_only_because_it_opens_a_sentence_is_no_entity() ->
     assert spans(["Bulan", "lalu"], ((0, 1, "LOC"),), "en") == ["Bulan"]
 
 
+def test_a_common_word_that_opens_a_sentence_is_cut_from_the_front_of_an_entity() -> None:
+    words = ["Melansir", "AFP", ",", "Partai", "Golkar", "menang", ".", "Nasib", "Sergio", "Aguero"]
+    words += [".", "Bek", "Portugal", "kata", "Bek", "Lazio", "."]
+    ents = ((0, 2, "PER"), (3, 5, "ORG"), (7, 10, "PER"), (11, 13, "PER"), (14, 16, "PER"))
+    out = [(" ".join(words[s:e]), label) for s, e, label in _rule_spans(words, ents)]
+    assert out == [
+        ("AFP", "PER"),  # "citing AFP"
+        ("Partai Golkar", "ORG"),  # ``partai`` starts training entities: a head, not a common word
+        ("Sergio Aguero", "PER"),  # "the fate of"
+        ("Portugal", "LOC"),  # "defender Portugal": what is left is a known place
+        ("Bek Lazio", "PER"),  # inside a sentence the model's reading stays
+    ]
+
+
 def test_an_english_nationality_alone_is_no_entity() -> None:
     words = ["The", "American", "envoy", "met", "Italian", "Airlines", "staff"]
     ents = ((1, 2, "ORG"), (4, 6, "ORG"))
@@ -434,7 +448,7 @@ def test_a_mention_ends_at_its_last_word_not_at_a_line_break_the_model_took_in()
 
     from pipeline.enrich import doc_mentions
 
-    doc = Doc(spacy.blank("id").vocab, words=["Darah", "Tinggi", "\n", "dan", "“Golkar”"])
+    doc = Doc(spacy.blank("id").vocab, words=["Partai", "Hijau", "\n", "dan", "“Golkar”"])
     doc.ents = [Span(doc, 0, 3, label="ORG"), Span(doc, 4, 5, label="ORG")]
     found = [(m.text, m.start, m.end, m.canonical) for m in doc_mentions(doc, "body", "id")]
-    assert found == [("Darah Tinggi", 0, 12, "Darah Tinggi"), ("Golkar", 20, 26, "Golkar")]
+    assert found == [("Partai Hijau", 0, 12, "Partai Hijau"), ("Golkar", 20, 26, "Golkar")]

@@ -9,11 +9,18 @@ from pathlib import Path
 import pytest
 
 from pipeline.conll import Sentence
-from pipeline.enrich import COMMON_WORD_LANGUAGES, common_words_path, given_names_path, nicknames_path
+from pipeline.enrich import (
+    COMMON_WORD_LANGUAGES,
+    common_words_path,
+    entity_first_words_path,
+    given_names_path,
+    nicknames_path,
+)
 from pipeline.settings import PROJECT_ROOT, get_settings
 from pipeline.train_ner import (
     COMMON_WORD_MIN_COUNT,
     build_common_words,
+    build_entity_first_words,
     build_given_names,
     build_nicknames,
     common_word_texts,
@@ -110,6 +117,14 @@ def test_committed_given_names_are_what_the_training_persons_rebuild(tmp_path: P
     assert rebuilt.read_bytes() == given_names_path().read_bytes()
     names = set(rebuilt.read_text().split())
     assert {"joko", "ed"} <= names and "widodo" not in names  # first words of persons only
+
+
+def test_committed_entity_first_words_are_what_the_training_entities_rebuild(tmp_path: Path) -> None:
+    splits = split_corpora(PROJECT_ROOT.parent / "shared" / "data" / "ner")
+    rebuilt = build_entity_first_words(splits, tmp_path / "entity_first_words.txt")
+    assert rebuilt.read_bytes() == entity_first_words_path().read_bytes()
+    words = set(rebuilt.read_text().split())
+    assert {"partai", "desa", "jokowi"} <= words and not {"melansir", "nasib"} & words
 
 
 def test_committed_nicknames_are_what_indosum_rebuilds(tmp_path: Path) -> None:
