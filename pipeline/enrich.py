@@ -6,7 +6,8 @@ The model is Warta's own spaCy pipeline, trained from the corpora in ``../shared
 Canonical names: places take CLDR's English name whatever the language (``AS``, ``Amerika
 Serikat`` -> ``United States``; see ``pipeline/gazetteer.py``); within one article a later short
 form of a person (``Putin``) joins the earlier full name (``Vladimir Putin``), and an organisation
-the article abbreviates (``Komisi Pemberantasan Korupsi (KPK)``) takes its abbreviation.
+the article abbreviates (``Komisi Pemberantasan Korupsi (KPK)``) takes its abbreviation; see
+``canonicalise`` for the rest (nicknames, surnames, web addresses, ``Partai``, ``DPR RI``).
 """
 
 from __future__ import annotations
@@ -634,8 +635,29 @@ def doc_mentions(doc: Doc, field: str, language: str | None) -> Iterator[Entity]
             field=field,  # type: ignore[arg-type]
             start=start,
             end=start + len(text),
-            canonical=(canonical_place(name) or name) if label == "LOC" else name,
+            canonical=_mention_canonical(name, label),
         )
+
+
+def _mention_canonical(name: str, label: str) -> str:
+    """A mention's own canonical name: CLDR's English name of a known place, an organisation
+    without the national suffix (``DPR RI`` -> ``DPR``), else the name."""
+    if label == "LOC":
+        return canonical_place(name) or name
+    if label == "ORG":
+        return _national_suffix_cut(name)
+    return name
+
+
+# ``DPR RI``, ``KPU RI``: a national institution's abbreviation with ``RI`` (Republik Indonesia)
+# after it is the institution; not a word (``Kedubes RI``, "the Indonesian embassy", is no
+# ``Kedubes``) nor glued (``KBRI``, ``TVRI`` are names of their own).
+_NATIONAL_SUFFIX = re.compile(r"^([A-Z][A-Z0-9]+)(?: - | -|- | |-)RI$")
+
+
+def _national_suffix_cut(name: str) -> str:
+    found = _NATIONAL_SUFFIX.match(name)
+    return found.group(1) if found else name
 
 
 def canonicalise(mentions: list[Entity], texts: Mapping[str, str] | None = None) -> list[Entity]:

@@ -426,6 +426,26 @@ def test_an_organisations_web_address_or_party_prefix_takes_the_plain_name_the_a
     ]
 
 
+def test_a_national_institution_with_ri_after_its_abbreviation_is_the_institution() -> None:
+    import spacy
+    from spacy.tokens import Doc, Span
+
+    from pipeline.enrich import doc_mentions
+
+    words = ["DPR", "RI", ",", "KPU", "-", "RI", ",", "KBRI", ",", "Kedubes", "RI", "dan", "MA", "RI"]
+    doc = Doc(spacy.blank("id").vocab, words=words)
+    ents = [(0, 2, "ORG"), (3, 6, "ORG"), (7, 8, "ORG"), (9, 11, "ORG"), (12, 14, "PER")]
+    doc.ents = [Span(doc, start, end, label=label) for start, end, label in ents]
+    found = [(m.text, m.canonical) for m in doc_mentions(doc, "body", "id")]
+    assert found == [
+        ("DPR RI", "DPR"),
+        ("KPU - RI", "KPU"),
+        ("KBRI", "KBRI"),  # glued: a name of its own (the embassy)
+        ("Kedubes RI", "Kedubes RI"),  # a word, not an abbreviation: "the Indonesian embassy"
+        ("MA RI", "MA RI"),  # organisations only
+    ]
+
+
 def test_a_short_given_name_takes_the_one_full_name_it_begins() -> None:
     def ent(text: str, label: str = "PER") -> Entity:
         return Entity(text=text, label=label, field="body", start=0, end=len(text), canonical=text)  # type: ignore[arg-type]
