@@ -257,7 +257,7 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     ents = list(doc.ents)
     for i, ent in enumerate(ents):
         start, end = ent.start, ent.end
-        if end - start > 1 and _common_word_opening_a_sentence(doc, start, language, cased):
+        if _opening_word_to_cut(doc, start, end, language, cased):
             start += 1  # ``[Melansir] AFP``, "citing AFP"; ``[Nasib] Sergio Aguero``, "the fate of"
         start, label = _whole_span_rule(doc, start, end, ent.label_, language)
         if label == "LOC":
@@ -333,29 +333,33 @@ def _lone_word_is_no_name(doc: Doc, i: int, language: str | None, cased: bool) -
         return True  # the rank before a name (``Cmdr. Sean Robertson``), tagged on its own
     if word.lower_.rstrip(".") in _NEVER_NAMES_ALONE:
         return True  # ``Kabid Humas Polda Jabar Kombes Yusri Yunus``: the rank, tagged on its own
-    return (  # capitalised only because it opens the sentence (``Bulan lalu``, "last month")
-        language in COMMON_WORD_LANGUAGES
-        and cased
-        and word.is_title  # not an acronym (``BIG``)
-        and word.lower_ in _common_words(language)
-        and _opens_sentence(doc, i)
-        and not _is_dateline(doc, i)
-    )
+    # capitalised only because it opens the sentence (``Bulan lalu``, "last month")
+    return _capitalised_to_open_a_sentence(doc, i, language, cased) and not _is_dateline(doc, i)
 
 
-def _common_word_opening_a_sentence(doc: Doc, i: int, language: str | None, cased: bool) -> bool:
-    """Token ``i`` is a title-case word that the language's news mostly writes in lower case,
-    capitalised because it opens a sentence (or a subheading: ``Nasib Sergio Aguero``, "the fate
-    of"), that starts no entity of the training data, and a capitalised word follows."""
+def _capitalised_to_open_a_sentence(doc: Doc, i: int, language: str | None, cased: bool) -> bool:
+    """Token ``i`` is a title-case word (not an acronym, ``BIG``) that the language's news mostly
+    writes in lower case, and it opens a sentence, a line or a subheading."""
     word = doc[i]
     return (
         language in COMMON_WORD_LANGUAGES
         and cased
         and word.is_title
         and word.lower_ in _common_words(language)
-        and word.lower_ not in _entity_first_words()  # ``Partai Golkar``, ``Desa Pon``
         and _opens_sentence(doc, i)
-        and doc[i + 1].text[:1].isupper()
+    )
+
+
+def _opening_word_to_cut(doc: Doc, start: int, end: int, language: str | None, cased: bool) -> bool:
+    """The first word of an entity of two words or more is a common word capitalised to open a
+    sentence or a subheading (``Melansir AFP``, "citing AFP"; ``Nasib Sergio Aguero``, "the fate
+    of"), starts no entity of the training data (``Partai Golkar``, ``Desa Pon``) and a
+    capitalised word follows it."""
+    return (
+        end - start > 1
+        and doc[start].lower_ not in _entity_first_words()
+        and doc[start + 1].text[:1].isupper()
+        and _capitalised_to_open_a_sentence(doc, start, language, cased)
     )
 
 
