@@ -7,7 +7,8 @@ name, so a Kibana aggregation counts a country once whatever the article's langu
 Country and region names come from CLDR's territory names in English, Indonesian and Malay; city names from
 CLDR's exemplar cities (time-zone cities). Babel does not carry CLDR's short and variant forms
 (``AS``, ``US``, ``UK``, ``Turkey``) nor some common Indonesian exonyms (``Moskow``; CLDR has
-``Moskwa``), so those few are listed in ALIASES below.
+``Moskwa``), nor ``DKI Jakarta``, the province that is the city of Jakarta (CLDR has the city),
+so those few are listed in ALIASES below.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ ALIASES: dict[str, str] = {
     "Korut": "KP",
     "UEA": "AE",
     "UAE": "AE",
+    "DKI": "city:Jakarta",  # Daerah Khusus Ibukota: the province that is the city
+    "DKI Jakarta": "city:Jakarta",
     "Moskow": "city:Moscow",
     "Beijing": "city:Beijing",
     "Peking": "city:Beijing",

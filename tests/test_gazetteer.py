@@ -20,7 +20,7 @@ from pipeline.gazetteer import canonical_place, is_demonym
         (["Ukraina", "Ukraine"], "Ukraine"),
         (["Eropa", "Europe"], "Europe"),
         (["Istanbul"], "Istanbul"),
-        (["Jakarta"], "Jakarta"),
+        (["Jakarta", "DKI Jakarta", "DKI"], "Jakarta"),  # the province is the city
     ],
 )
 def test_one_place_many_names(names: list[str], canonical: str) -> None:
