@@ -250,7 +250,9 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     - in Indonesian text, a religious holiday or the fasting month is no entity (``Idul Fitri``,
       ``Bulan Ramadan``): dates are not entities;
     - an organisation or place gives up the rank of the officer named after it (``Polda Metro
-      Jaya [Komisaris Besar] Argo Yuwono``).
+      Jaya [Komisaris Besar] Argo Yuwono``);
+    - in cased text, a club suffix tagged alone (``FC``, ``City``) takes in the name words before
+      it (``Pertandingan [Arema] FC``).
     """
     spans: list[tuple[int, int, str]] = []
     cased = _is_cased(doc)
@@ -287,7 +289,38 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
         spans = _known_places(doc, spans)
     if language == "id" and cased:
         spans = _places_of_offices(doc, spans)
+    if cased:
+        spans = _clubs_before_their_suffix(doc, spans, language)
     return _titled_persons(doc, _glued_abbreviations(doc, spans))
+
+
+# Words that end a football club's name, which the model sometimes tags alone (``Arema [FC]``).
+_CLUB_SUFFIXES = frozenset({"FC", "SC", "CF", "AFC", "United", "City"})
+
+
+def _clubs_before_their_suffix(
+    doc: Doc, spans: list[tuple[int, int, str]], language: str | None
+) -> list[tuple[int, int, str]]:
+    """A club suffix the model tagged alone as an organisation takes in the one or two name words
+    before it that no entity covers (``Pertandingan [Arema] FC``, ``[Borneo] FC``), stopping at a
+    word the language's news mostly writes in lower case (``Pertandingan``, ``Pemain``)."""
+    covered = _covered(spans)
+    out = []
+    for start, end, label in spans:
+        if end - start == 1 and label == "ORG" and doc[start].text in _CLUB_SUFFIXES:
+            while (
+                start > 0
+                and end - start < 3
+                and start - 1 not in covered
+                and doc[start - 1].text[:1].isupper()
+                and doc[start - 1].text.isalpha()
+                and not (
+                    language in COMMON_WORD_LANGUAGES and doc[start - 1].lower_ in _common_words(language)
+                )
+            ):
+                start -= 1
+        out.append((start, end, label))
+    return out
 
 
 # Religious holidays and the fasting month, which the model tags as persons or places in

@@ -283,6 +283,23 @@ def test_a_common_word_that_opens_a_sentence_is_cut_from_the_front_of_an_entity(
     ]
 
 
+def test_a_club_suffix_tagged_alone_takes_in_the_club_name_before_it() -> None:
+    words = ["Pertandingan", "Arema", "FC", "melawan", "Mitra", "Kukar", ",", "kata", "pemain", "Borneo"]
+    words += ["FC", "dan", "Pemain", "Hull", "City", "."]
+    ents = ((2, 3, "ORG"), (4, 6, "ORG"), (10, 11, "ORG"), (14, 15, "ORG"))
+    out = [" ".join(words[s:e]) for s, e, _ in _rule_spans(words, ents)]
+    # Not the common words before the name (``Pertandingan``, "match"; ``Pemain``, "player").
+    assert out == ["Arema FC", "Mitra Kukar", "Borneo FC", "Hull City"]
+    # Lower-cased text has no name words to take in.
+    lower = [w.lower() for w in words]
+    assert [" ".join(lower[s:e]) for s, e, _ in _rule_spans(lower, ents)] == [
+        "fc",
+        "mitra kukar",
+        "fc",
+        "city",
+    ]
+
+
 def test_an_english_nationality_alone_is_no_entity() -> None:
     words = ["The", "American", "envoy", "met", "Italian", "Airlines", "staff"]
     ents = ((1, 2, "ORG"), (4, 6, "ORG"))
