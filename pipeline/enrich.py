@@ -678,11 +678,22 @@ def doc_mentions(doc: Doc, field: str, language: str | None) -> Iterator[Entity]
 
 def _mention_canonical(name: str, label: str) -> str:
     """A mention's own canonical name: CLDR's English name of a known place, an organisation
-    without the national suffix (``DPR RI`` -> ``DPR``), else the name."""
+    without the national suffix (``DPR RI`` -> ``DPR``), else the name; a place's or
+    organisation's lower-case head word capitalised (``gedung KPK`` -> ``Gedung KPK``)."""
     if label == "LOC":
-        return canonical_place(name) or name
+        return canonical_place(name) or _capitalised_head(name)
     if label == "ORG":
-        return _national_suffix_cut(name)
+        return _capitalised_head(_national_suffix_cut(name))
+    return name
+
+
+def _capitalised_head(name: str) -> str:
+    """``gedung KPK`` -> ``Gedung KPK``, ``timnas Indonesia`` -> ``Timnas Indonesia``: news writes
+    a building's or team's head word in either case, and one facet should count both. Only
+    before a capitalised word (``jalan raya`` is no name)."""
+    head, _, rest = name.partition(" ")
+    if head.isalpha() and head.islower() and any(word[:1].isupper() for word in rest.split()):
+        return head.capitalize() + " " + rest
     return name
 
 

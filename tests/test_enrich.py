@@ -443,15 +443,17 @@ def test_an_organisations_web_address_or_party_prefix_takes_the_plain_name_the_a
     ]
 
 
-def test_a_national_institution_with_ri_after_its_abbreviation_is_the_institution() -> None:
+def test_an_organisations_or_places_own_canonical_name_drops_ri_and_capitalises_its_head() -> None:
     import spacy
     from spacy.tokens import Doc, Span
 
     from pipeline.enrich import doc_mentions
 
     words = ["DPR", "RI", ",", "KPU", "-", "RI", ",", "KBRI", ",", "Kedubes", "RI", "dan", "MA", "RI"]
+    words += ["di", "gedung", "KPK", "bersama", "timnas", "U-19", "dan", "gedung", "DPR", "RI"]
     doc = Doc(spacy.blank("id").vocab, words=words)
     ents = [(0, 2, "ORG"), (3, 6, "ORG"), (7, 8, "ORG"), (9, 11, "ORG"), (12, 14, "PER")]
+    ents += [(15, 17, "LOC"), (18, 20, "ORG"), (21, 24, "LOC")]
     doc.ents = [Span(doc, start, end, label=label) for start, end, label in ents]
     found = [(m.text, m.canonical) for m in doc_mentions(doc, "body", "id")]
     assert found == [
@@ -460,6 +462,9 @@ def test_a_national_institution_with_ri_after_its_abbreviation_is_the_institutio
         ("KBRI", "KBRI"),  # glued: a name of its own (the embassy)
         ("Kedubes RI", "Kedubes RI"),  # a word, not an abbreviation: "the Indonesian embassy"
         ("MA RI", "MA RI"),  # organisations only
+        ("gedung KPK", "Gedung KPK"),  # one facet with the capitalised spelling
+        ("timnas U-19", "Timnas U-19"),
+        ("gedung DPR RI", "Gedung DPR RI"),  # a place: the suffix stays
     ]
 
 
