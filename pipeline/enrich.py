@@ -239,7 +239,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
       (``American``, ``French``) is not an entity; nor, in any text, a rank or honorific alone
       (``Cmdr``, ``Pak``);
     - in English text (``language="en"``), capitalised words outside any entity that name a known
-      country or city are places, an entity's trailing lower-case words are cut (``Griffin said``),
+      country or city are places, an entity's trailing lower-case words are cut (``Griffin said``)
+      and so are its leading lower-case common words (``analyst Ken``; not ``al`` of ``al - Qaida``),
       and a leading ``the`` before a known place is cut (``The U.S``, tagged as an organisation);
     - an organisation or place directly followed by a bracketed abbreviation that is one token,
       as some pre-tokenised corpora have it (``Komisi Pemilihan Umum (KPU)``), takes it in;
@@ -276,6 +277,12 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
         if language == "en" and cased:
             while end - start > 1 and doc[end - 1].text.isalpha() and doc[end - 1].text.islower():
                 end -= 1  # English names end in a capitalised word (``Griffin [said]``)
+            while (
+                end - start > 1
+                and doc[start].text in _common_words("en")
+                and doc[start].text not in _PARTICLES
+            ):
+                start += 1  # nor start with a common word in lower case (``[analyst] Ken``, ``[new] Amazon``)
         if label != "PER":
             end = _before_a_trailing_rank(doc, start, end)
         if end - start == 1 and _lone_word_is_no_name(doc, start, language, cased):
@@ -346,6 +353,8 @@ def _is_holiday(doc: Doc, start: int, end: int) -> bool:
 
 
 _SENTENCE_END = frozenset(".!?…")
+# Lower-case words that begin names (``al - Qaida``, ``van Gogh``, ``de Gaulle``, ``bin Laden``).
+_PARTICLES = frozenset(str.split("al el bin ibn van von de da di du le la del der den dos"))
 # Ranks and honorifics that stand before a name, English and Indonesian; title case only, so the
 # acronyms ``MS``, ``DR``, ``PAK`` stay. Not ``Sen`` (also a surname) nor ``H`` (also an initial).
 _HONORIFICS = frozenset(
@@ -672,25 +681,27 @@ def doc_mentions(doc: Doc, field: str, language: str | None) -> Iterator[Entity]
             field=field,  # type: ignore[arg-type]
             start=start,
             end=start + len(text),
-            canonical=_mention_canonical(name, label),
+            canonical=_mention_canonical(name, label, language),
         )
 
 
-def _mention_canonical(name: str, label: str) -> str:
+def _mention_canonical(name: str, label: str, language: str | None) -> str:
     """A mention's own canonical name: CLDR's English name of a known place, an organisation
-    without the national suffix (``DPR RI`` -> ``DPR``), else the name; a place's or
-    organisation's lower-case head word capitalised (``gedung KPK`` -> ``Gedung KPK``)."""
+    without the national suffix (``DPR RI`` -> ``DPR``), else the name; in Indonesian, a place's
+    or organisation's lower-case head word capitalised (``gedung KPK`` -> ``Gedung KPK``)."""
     if label == "LOC":
-        return canonical_place(name) or _capitalised_head(name)
+        place = canonical_place(name)
+        return place or (_capitalised_head(name) if language == "id" else name)
     if label == "ORG":
-        return _capitalised_head(_national_suffix_cut(name))
+        name = _national_suffix_cut(name)
+        return _capitalised_head(name) if language == "id" else name
     return name
 
 
 def _capitalised_head(name: str) -> str:
-    """``gedung KPK`` -> ``Gedung KPK``, ``timnas Indonesia`` -> ``Timnas Indonesia``: news writes
-    a building's or team's head word in either case, and one facet should count both. Only
-    before a capitalised word (``jalan raya`` is no name)."""
+    """``gedung KPK`` -> ``Gedung KPK``, ``timnas Indonesia`` -> ``Timnas Indonesia``: Indonesian
+    news writes a building's or team's head word in either case, and one facet should count
+    both. Only before a capitalised word (``jalan raya`` is no name)."""
     head, _, rest = name.partition(" ")
     if head.isalpha() and head.islower() and any(word[:1].isupper() for word in rest.split()):
         return head.capitalize() + " " + rest

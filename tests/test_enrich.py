@@ -184,6 +184,11 @@ def test_place_extends_over_a_capitalised_word_before_it_and_english_names_end_c
     assert _rule_spans(words, ents, "id") == [(2, 4, "LOC"), (6, 8, "PER")]
     # Not over a lower-case word, nor into the entity before.
     assert _rule_spans(["north", "Korea"], ((1, 2, "LOC"),), "en") == [(1, 2, "LOC")]
+    # Nor do they start with a common word in lower case; a name's particle stays (``al``).
+    words = ["He", "met", "analyst", "Ken", "Smith", "of", "al", "-", "Qaida", "."]
+    ents = ((2, 5, "PER"), (6, 9, "ORG"))
+    assert _rule_spans(words, ents, "en") == [(3, 5, "PER"), (6, 9, "ORG")]
+    assert _rule_spans(words, ents, "id") == [(2, 5, "PER"), (6, 9, "ORG")]
 
 
 def test_person_or_organisation_whose_whole_name_is_a_place_becomes_a_place() -> None:
@@ -456,6 +461,12 @@ def test_an_organisations_or_places_own_canonical_name_drops_ri_and_capitalises_
     ents += [(15, 17, "LOC"), (18, 20, "ORG"), (21, 24, "LOC")]
     doc.ents = [Span(doc, start, end, label=label) for start, end, label in ents]
     found = [(m.text, m.canonical) for m in doc_mentions(doc, "body", "id")]
+    # The head-word convention is Indonesian news's; in other languages the name stays as written.
+    assert [m.canonical for m in doc_mentions(doc, "body", "de")][-3:] == [
+        "gedung KPK",
+        "timnas U-19",
+        "gedung DPR RI",
+    ]
     assert found == [
         ("DPR RI", "DPR"),
         ("KPU - RI", "KPU"),
