@@ -687,15 +687,26 @@ def doc_mentions(doc: Doc, field: str, language: str | None) -> Iterator[Entity]
 
 def _mention_canonical(name: str, label: str, language: str | None) -> str:
     """A mention's own canonical name: CLDR's English name of a known place, an organisation
-    without the national suffix (``DPR RI`` -> ``DPR``), else the name; in Indonesian, a place's
-    or organisation's lower-case head word capitalised (``gedung KPK`` -> ``Gedung KPK``)."""
+    without the national suffix (``DPR RI`` -> ``DPR``), a person without an honorific (``Mr.
+    Trump``), else the name; in Indonesian, a place's or organisation's lower-case head word
+    capitalised (``gedung KPK`` -> ``Gedung KPK``)."""
     if label == "LOC":
         place = canonical_place(name)
         return place or (_capitalised_head(name) if language == "id" else name)
     if label == "ORG":
         name = _national_suffix_cut(name)
         return _capitalised_head(name) if language == "id" else name
-    return name
+    return _without_honorific(name)
+
+
+def _without_honorific(name: str) -> str:
+    """A person's name without a leading rank or honorific (``Mr. Trump`` -> ``Trump``, which then
+    joins the article's ``Donald Trump``; ``Dr Arif Satria``), when a name of two letters or more
+    follows (``Gen Z``, ``Mr X`` stay)."""
+    words = name.split(" ")
+    while len(words) > 1 and words[0].lower().rstrip(".") in _HONORIFICS and len(words[1]) > 1:
+        words = words[1:]
+    return " ".join(words)
 
 
 def _capitalised_head(name: str) -> str:

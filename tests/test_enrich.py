@@ -479,6 +479,33 @@ def test_an_organisations_or_places_own_canonical_name_drops_ri_and_capitalises_
     ]
 
 
+def test_a_persons_own_canonical_name_has_no_honorific_so_it_joins_the_full_name() -> None:
+    import spacy
+    from spacy.tokens import Doc, Span
+
+    from pipeline.enrich import doc_mentions
+
+    words = [
+        "Col",
+        "Alexander",
+        "Vindman",
+        "and",
+        "Mr.",
+        "Trump",
+        "met",
+        "Gen",
+        "Z",
+        "and",
+        "Donald",
+        "Trump",
+    ]
+    doc = Doc(spacy.blank("en").vocab, words=words)
+    doc.ents = [Span(doc, s, e, label="PER") for s, e in ((0, 3), (4, 6), (7, 9), (10, 12))]
+    mentions = list(doc_mentions(doc, "body", "en"))
+    assert [m.canonical for m in mentions] == ["Alexander Vindman", "Trump", "Gen Z", "Donald Trump"]
+    assert [m.canonical for m in canonicalise(mentions)][1] == "Donald Trump"
+
+
 def test_a_short_given_name_takes_the_one_full_name_it_begins() -> None:
     def ent(text: str, label: str = "PER") -> Entity:
         return Entity(text=text, label=label, field="body", start=0, end=len(text), canonical=text)  # type: ignore[arg-type]
