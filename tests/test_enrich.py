@@ -341,6 +341,13 @@ def test_a_holiday_or_the_fasting_month_is_no_entity_in_indonesian() -> None:
     assert _rule_spans(["in", "Natal", ","], ((1, 2, "LOC"),), "en") == [(1, 2, "LOC")]  # Indonesian only
 
 
+def test_a_law_is_no_entity_in_indonesian() -> None:
+    words = ["Pasal", "KUHP", "dan", "Perppu", "Ormas", "digugat", "ke", "MK", "oleh", "UU", "Watch"]
+    ents = ((1, 2, "ORG"), (3, 5, "PER"), (7, 8, "ORG"), (9, 11, "ORG"))
+    assert [" ".join(words[s:e]) for s, e, _ in _rule_spans(words, ents, "id")] == ["MK"]
+    assert _rule_spans(["the", "KUHP"], ((1, 2, "ORG"),), "en") == [(1, 2, "ORG")]  # Indonesian only
+
+
 def test_a_bracketed_abbreviation_glued_into_one_token_joins_the_organisation_or_place_before_it() -> None:
     words = ["oleh", "Komisi", "Pemilihan", "Umum", "(KPU)", "dan", "PT", "Pertamina", "(Persero)"]
     words += ["kata", "Joko", "Widodo", "(Jokowi)", ",", "Rabu", "(24/8)"]
