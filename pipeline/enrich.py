@@ -201,8 +201,29 @@ def _tag_batch(nlp: Language, articles: list[Article]) -> list[TaggedArticle]:
             ]
             mentions = [*title_mentions, *body_mentions]
             fields = {"title": article.title, "body": article.body}
-            tagged.append(TaggedArticle(**article.model_dump(), entities=canonicalise(mentions, fields)))
+            entities = [m for m in canonicalise(mentions, fields) if not _is_dateline_credit(m, article.body)]
+            tagged.append(TaggedArticle(**article.model_dump(), entities=entities))
     return tagged
+
+
+# The outlet's credit that opens a news text: ``Jakarta, CNN Indonesia --``, ``Jakarta (ANTARA
+# News) -``, ``Rimanews -``: a short first-line prefix ending in a comma or bracket (the place),
+# or none, then the organisation, then a dash.
+_DATELINE_PREFIX = re.compile(r"\s*(?:[^\n.!?]{0,50}[,(]\s*)?")
+_DATELINE_DASH = re.compile(r"\s*\)?\s*[-\u2013\u2014]")  # hyphen, en or em dash
+
+
+def _is_dateline_credit(mention: Entity, body: str) -> bool:
+    """The organisation of the dateline that opens the body: the publisher's credit, which the
+    article's ``source`` and ``site_name`` already record. As an entity it would top the
+    organisation facet (``CNN Indonesia`` in 1,238 of IndoSum's 3,463 articles) without saying
+    what any article is about; the outlet's mentions in the text stay."""
+    return (
+        mention.field == "body"
+        and mention.label == "ORG"
+        and _DATELINE_PREFIX.fullmatch(body, 0, mention.start) is not None
+        and _DATELINE_DASH.match(body, mention.end) is not None
+    )
 
 
 def _whole_span_rule(doc: Doc, start: int, end: int, label: str, language: str | None) -> tuple[int, str]:

@@ -76,6 +76,29 @@ def test_seed_article_people_and_places(seeds_dir: Path) -> None:
                 assert entity.label == "LOC" and canonical_place(entity.text) == entity.canonical
 
 
+def test_the_outlets_dateline_credit_is_no_entity_its_mentions_in_the_text_are() -> None:
+    def article(body: str, language: str) -> Article:
+        return Article(
+            id=language,
+            input_id=language,
+            source="t",
+            title="",
+            body=body,
+            language=language,
+            ingested_at=datetime.now(UTC),
+        )
+
+    indonesian = "Jakarta (ANTARA News) - Presiden Joko Widodo bertemu Retno Marsudi, kata Reuters."
+    english = "NEW YORK (Reuters) - Oil prices fell on Tuesday, Reuters reported."
+    tagged = list(tag_articles([article(indonesian, "id"), article(english, "en")], get_settings().ner_model))
+    organisations = [[(e.text, e.start) for e in t.entities if e.label == "ORG"] for t in tagged]
+    assert organisations == [
+        [("Reuters", indonesian.rindex("Reuters"))],
+        [("Reuters", english.rindex("Reuters"))],
+    ]
+    assert ("Jakarta", "LOC") in {(e.text, e.label) for e in tagged[0].entities}  # the place stays
+
+
 def test_canonicalise_joins_partial_person_names_only() -> None:
     def ent(text: str, label: str = "PER") -> Entity:
         return Entity(text=text, label=label, field="body", start=0, end=len(text), canonical=text)  # type: ignore[arg-type]
