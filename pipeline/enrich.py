@@ -332,19 +332,24 @@ def _clubs_before_their_suffix(
     """A club suffix the model tagged alone as an organisation takes in the one or two name words
     before it that no entity covers (``Pertandingan [Arema] FC``, ``[Borneo] FC``), stopping at a
     word the language's news mostly writes in lower case (``Pertandingan``, ``Pemain``)."""
+    lone_suffixes = [
+        (start, end)
+        for start, end, label in spans
+        if end - start == 1 and label == "ORG" and doc[start].text in _CLUB_SUFFIXES
+    ]
+    if not lone_suffixes:
+        return spans  # most texts: no set of covered tokens to build
     covered = _covered(spans)
     out = []
     for start, end, label in spans:
-        if end - start == 1 and label == "ORG" and doc[start].text in _CLUB_SUFFIXES:
+        if (start, end) in lone_suffixes:
             while (
                 start > 0
                 and end - start < 3
                 and start - 1 not in covered
                 and doc[start - 1].text[:1].isupper()
                 and doc[start - 1].text.isalpha()
-                and not (
-                    language in COMMON_WORD_LANGUAGES and doc[start - 1].lower_ in _common_words(language)
-                )
+                and not _is_common_word(doc[start - 1].lower_, language)
             ):
                 start -= 1
         out.append((start, end, label))
@@ -411,13 +416,7 @@ def _capitalised_to_open_a_sentence(doc: Doc, i: int, language: str | None, case
     """Token ``i`` is a title-case word (not an acronym, ``BIG``) that the language's news mostly
     writes in lower case, and it opens a sentence, a line or a subheading."""
     word = doc[i]
-    return (
-        language in COMMON_WORD_LANGUAGES
-        and cased
-        and word.is_title
-        and word.lower_ in _common_words(language)
-        and _opens_sentence(doc, i)
-    )
+    return cased and word.is_title and _is_common_word(word.lower_, language) and _opens_sentence(doc, i)
 
 
 def _opening_word_to_cut(doc: Doc, start: int, end: int, language: str | None, cased: bool) -> bool:
@@ -645,6 +644,11 @@ _PORTFOLIO = re.compile(r"^(?:per|pe|ke)[a-z]{3,}an$")  # Perhubungan, Pekerjaan
 
 def common_words_path(language: str) -> Path:
     return MODELS_DIR / f"common_words_{language}.txt"
+
+
+def _is_common_word(word: str, language: str | None) -> bool:
+    """``word`` (lower case) is on ``language``'s common-word list; no list, no common words."""
+    return language in COMMON_WORD_LANGUAGES and word in _common_words(language)
 
 
 @lru_cache(maxsize=4)
