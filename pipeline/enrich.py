@@ -771,9 +771,11 @@ def canonicalise(mentions: list[Entity], texts: Mapping[str, str] | None = None)
     name (``Sandi`` -> ``Sandiaga Uno``; ``_given_name_beginnings``). An organisation's web address
     or ``Partai`` name takes the plain name the article also uses (``CNNIndonesia.com`` -> ``CNN
     Indonesia``; ``_plain_organisation_names``). With the article's ``texts`` (field -> text), an
-    organisation the article abbreviates takes the abbreviation (``_abbreviations``)."""
+    organisation the article abbreviates takes the abbreviation (``_abbreviations``), and that
+    abbreviation is an organisation wherever it stands alone (``MA`` after ``Mahkamah Agung (MA)``)."""
     fields = texts or {}
     abbreviations = _abbreviations(mentions, fields)
+    defined_abbreviations = set(abbreviations.values())
     nicknames = {**_given_name_beginnings(mentions), **nicknames_in(mentions, fields)}
     surnames = _surnames(mentions)
     plain_names = _plain_organisation_names(mentions)
@@ -784,6 +786,10 @@ def canonicalise(mentions: list[Entity], texts: Mapping[str, str] | None = None)
         elif mention.label != "PER" and mention.canonical in plain_names:
             # A web address can be read as a place (``CNNIndonesia.com``); it is the organisation.
             mention = mention.model_copy(update={"label": "ORG", "canonical": plain_names[mention.canonical]})
+        elif mention.label != "ORG" and mention.canonical in defined_abbreviations:
+            # The article spells it out as an organisation (``Mahkamah Agung (MA)``); the model
+            # read a later ``MA`` alone as a person.
+            mention = mention.model_copy(update={"label": "ORG"})
         elif mention.label != "PER" and surnames.get(mention.text) and not is_place(mention.text):
             # The model often reads a surname alone as a place or club (``Sheeran``, ``Balotelli``).
             mention = mention.model_copy(update={"label": "PER", "canonical": surnames[mention.text]})

@@ -421,6 +421,27 @@ def test_an_organisation_the_article_abbreviates_takes_the_abbreviation_as_canon
     assert [m.canonical for m in canonicalise(mentions[:1])] == ["Komisi Pemberantasan Korupsi"]
 
 
+def test_an_abbreviation_the_article_defines_for_an_organisation_is_one_wherever_it_stands() -> None:
+    body = "Mahkamah Agung (MA) menolak. Hakim MA Sunarto berkata MA tidak berubah; di ITB, ITB dan MUI."
+
+    def ent(text: str, label: str, after: int = 0) -> Entity:
+        start = body.index(text, after)
+        end = start + len(text)
+        return Entity(text=text, label=label, field="body", start=start, end=end, canonical=text)  # type: ignore[arg-type]
+
+    later = body.index("berkata")
+    mentions = [ent("Mahkamah Agung", "ORG"), ent("MA Sunarto", "PER"), ent("MA", "PER", after=later)]
+    mentions += [ent("ITB", "LOC"), ent("MUI", "PER")]
+    tagged = [(m.label, m.canonical) for m in canonicalise(mentions, {"body": body})]
+    assert tagged == [
+        ("ORG", "MA"),
+        ("PER", "MA Sunarto"),  # a person whose name the model read with the court's: left as is
+        ("ORG", "MA"),  # the model's person ``MA`` is the court the article spelled out
+        ("LOC", "ITB"),  # no organisation spelled out as ITB here
+        ("PER", "MUI"),
+    ]
+
+
 def test_a_persons_nickname_takes_the_full_name_from_the_article_or_the_nickname_list() -> None:
     body = (
         "Presiden Joko Widodo (Jokowi) dan Andi Agustinus (AA) bertemu Marc Marquez (Repsol). "
