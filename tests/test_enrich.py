@@ -328,6 +328,26 @@ def test_a_club_suffix_tagged_alone_takes_in_the_club_name_before_it() -> None:
     ]
 
 
+def test_the_outlet_after_an_indonesian_verb_of_citing_is_an_organisation() -> None:
+    words = str.split(
+        "Seperti dilansir Marca , Zidane senang . Dikutip dari Travel and Leisure pada Kamis ( 20/4 ) ,"
+        " dikutip Rabu ( 5/7 ) dan dikutip dari Laporan itu . Prof. Made Astawan berkata , seperti"
+        " dilansir Made menjelaskan ."
+    )
+    ents = ((2, 3, "PER"), (4, 5, "PER"), (30, 32, "PER"), (36, 37, "PER"))
+    out = [(" ".join(words[s:e]), label) for s, e, label in _rule_spans(words, ents)]
+    assert out == [
+        ("Marca", "ORG"),  # the model's person
+        ("Zidane", "PER"),
+        ("Travel and Leisure", "ORG"),  # untagged by the model; not the day after it
+        # not a day (``dikutip Rabu``, "quoted on Wednesday") nor a common word (``Laporan``)
+        ("Made Astawan", "PER"),
+        ("Made", "PER"),  # a word of a person named in full
+    ]
+    # English text has its own verbs; the Indonesian ones do not apply.
+    assert [label for _, _, label in _rule_spans(words, ents, language="en")][:1] == ["PER"]
+
+
 def test_an_english_nationality_alone_is_no_entity() -> None:
     words = ["The", "American", "envoy", "met", "Italian", "Airlines", "staff"]
     ents = ((1, 2, "ORG"), (4, 6, "ORG"))
