@@ -276,7 +276,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     - in cased text, a club suffix tagged alone (``FC``, ``City``) takes in the name words before
       it (``Pertandingan [Arema] FC``);
     - in Indonesian text, the outlet after a verb of citing is an organisation, whether the model
-      read it as a person (``dilansir Marca``) or missed it (``dikutip dari Travel and Leisure``).
+      read it as a person (``dilansir Marca``) or missed it (``dikutip dari Travel and Leisure``);
+    - in cased text, a person takes in a hyphenated lower-case syllable after it (``Song Joong-ki``).
     """
     spans: list[tuple[int, int, str]] = []
     cased = _is_cased(doc)
@@ -323,7 +324,41 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
         spans = _clubs_before_their_suffix(doc, spans, language)
     if language == "id":
         spans = _cited_outlets(doc, spans)
+    if cased:
+        spans = _hyphenated_given_names(doc, spans)
     return _titled_persons(doc, _glued_abbreviations(doc, spans))
+
+
+def _hyphenated_given_names(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """A person directly followed by a hyphen and a short lower-case syllable that is no common
+    word takes both in: the second half of a Korean given name (``Song Joong-ki``, ``Park
+    Geun-hye``), which the training data's persons include and the model often leaves out. A
+    person that ends in the hyphen takes the syllable whatever it is (``Kim Jong-[un]``)."""
+    covered = _covered(spans)
+    out = []
+    for start, end, label in spans:
+        if label == "PER" and doc[end - 1].text == "-" and end - start > 1:
+            hyphen = end - 1
+        elif label == "PER" and end < len(doc) and doc[end].text == "-":
+            hyphen = end
+        else:
+            out.append((start, end, label))
+            continue
+        syllable = doc[hyphen + 1].text if hyphen + 1 < len(doc) else ""
+        if (
+            hyphen + 1 not in covered
+            and syllable.isalpha()
+            and syllable.islower()
+            and 2 <= len(syllable) <= 5
+            and not doc[hyphen - 1].lower_.endswith(syllable)  # reduplicated: ``Sipiso-piso``
+            and (
+                hyphen < end  # the model's own span runs into the name
+                or not any(_is_common_word(syllable, language) for language in COMMON_WORD_LANGUAGES)
+            )
+        ):
+            end = hyphen + 2
+        out.append((start, end, label))
+    return out
 
 
 # Indonesian news credits what it reports with these verbs: ``dilansir Marca``, ``seperti dikutip

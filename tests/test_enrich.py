@@ -348,6 +348,21 @@ def test_the_outlet_after_an_indonesian_verb_of_citing_is_an_organisation() -> N
     assert [label for _, _, label in _rule_spans(words, ents, language="en")][:1] == ["PER"]
 
 
+def test_a_person_takes_in_the_hyphenated_second_half_of_a_korean_given_name() -> None:
+    words = str.split(
+        "Aktor Song Joong - ki dan Park Geun - hye , Sipiso - piso , Jokowi - yang hadir - dan Lee - Hi"
+        " , Kim Jong - un"
+    )
+    ents = ((1, 3, "PER"), (6, 8, "PER"), (11, 12, "PER"), (15, 16, "PER"), (21, 22, "PER"), (25, 28, "PER"))
+    out = [" ".join(words[s:e]) for s, e, _ in _rule_spans(words, ents)]
+    # Not a reduplication (``Sipiso-piso``), a common word after a dash (``yang``) nor a capital;
+    # but a common word (``un``) when the model's person already ends in the hyphen.
+    assert out == ["Song Joong - ki", "Park Geun - hye", "Sipiso", "Jokowi", "Lee", "Kim Jong - un"]
+    # Lower-cased text (NER-P) writes pairs of persons so: ``jokowi - jk`` are two.
+    lower = [w.lower() for w in words]
+    assert [" ".join(lower[s:e]) for s, e, _ in _rule_spans(lower, ents)][:2] == ["song joong", "park geun"]
+
+
 def test_an_english_nationality_alone_is_no_entity() -> None:
     words = ["The", "American", "envoy", "met", "Italian", "Airlines", "staff"]
     ents = ((1, 2, "ORG"), (4, 6, "ORG"))
