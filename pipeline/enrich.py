@@ -226,6 +226,10 @@ def _is_dateline_credit(mention: Entity, body: str) -> bool:
     )
 
 
+# The legal forms that end a company's name, in the case news writes them.
+_COMPANY_SUFFIXES = frozenset(str.split("Inc Corp Corporation Ltd LLC GmbH Tbk Holdings Group Grup"))
+
+
 def _whole_span_rule(doc: Doc, start: int, end: int, label: str, language: str | None) -> tuple[int, str]:
     """The rules that read one model entity's whole text; returns its (possibly later) start and
     its label:
@@ -233,6 +237,8 @@ def _whole_span_rule(doc: Doc, start: int, end: int, label: str, language: str |
       (``The U.S``, tagged as an organisation);
     - a "person" or "organisation" whose whole name is a known country or city is a place
       (``Ukraina``, ``U.S``)."""
+    if end - start > 1 and doc[end - 1].text in _COMPANY_SUFFIXES:
+        return start, "ORG"  # ``Apple Inc``, ``Bank Mandiri Tbk``, read as a person or place
     starts_with_the = end - start > 1 and doc[start].lower_ == "the"
     if language == "en" and starts_with_the and is_place(doc[start + 1 : end].text):
         return start + 1, "LOC"
@@ -248,7 +254,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
     - a place mention is extended over the next one or two tokens when the longer span is a
       known place (the model often tags ``Amerika`` of ``Amerika Serikat``, ``Arab`` of ``Arab Saudi``);
       and over the capitalised token before it likewise (``North Korea``);
-    - a "person" or "organisation" whose whole name is a known place is a place;
+    - a "person" or "organisation" whose whole name is a known place is a place; a "person" or
+      "place" whose name ends in a company's legal form is an organisation (``Alphabet Inc``);
     - in cased text, an entity written all in lower case is not one (``kosong``, "empty";
       ``jalan raya``, "main road"; ``tim-tim``) unless it is a known place (``korea utara``);
       lower-cased text, like NER-P's, keeps them;
@@ -879,16 +886,22 @@ def canonicalise(mentions: list[Entity], texts: Mapping[str, str] | None = None)
     or ``Partai`` name takes the plain name the article also uses (``CNNIndonesia.com`` -> ``CNN
     Indonesia``; ``_plain_organisation_names``). With the article's ``texts`` (field -> text), an
     organisation the article abbreviates takes the abbreviation (``_abbreviations``), and that
-    abbreviation is an organisation wherever it stands alone (``MA`` after ``Mahkamah Agung (MA)``)."""
+    abbreviation is an organisation wherever it stands alone (``MA`` after ``Mahkamah Agung (MA)``).
+    A "person" that is a company of the article without its legal form is that company
+    (``Ceres Robotics`` -> ``Ceres Robotics Inc``)."""
     fields = texts or {}
     abbreviations = _abbreviations(mentions, fields)
     defined_abbreviations = set(abbreviations.values())
     nicknames = {**_given_name_beginnings(mentions), **nicknames_in(mentions, fields)}
     surnames = _surnames(mentions)
     plain_names = _plain_organisation_names(mentions)
+    companies = _companies_by_short_name(mentions)
     named = []
     for mention in mentions:
-        if mention.label == "PER" and mention.canonical in nicknames:
+        if mention.label == "PER" and mention.canonical in companies:
+            # ``Ceres Robotics`` after ``Ceres Robotics Inc``: the model read the short name as a person.
+            mention = mention.model_copy(update={"label": "ORG", "canonical": companies[mention.canonical]})
+        elif mention.label == "PER" and mention.canonical in nicknames:
             mention = mention.model_copy(update={"canonical": nicknames[mention.canonical]})
         elif mention.label != "PER" and mention.canonical in plain_names:
             # A web address can be read as a place (``CNNIndonesia.com``); it is the organisation.
@@ -919,6 +932,17 @@ def canonicalise(mentions: list[Entity], texts: Mapping[str, str] | None = None)
             mention = mention.model_copy(update={"canonical": abbreviations[mention.canonical]})
         out.append(mention)
     return out
+
+
+def _companies_by_short_name(mentions: list[Entity]) -> dict[str, str]:
+    """A company's name without its legal form -> the name with it (``Ceres Robotics`` -> ``Ceres
+    Robotics Inc``), for the organisations of one article whose name ends in one."""
+    found: dict[str, str] = {}
+    for mention in mentions:
+        words = mention.canonical.split()
+        if mention.label == "ORG" and len(words) > 1 and words[-1] in _COMPANY_SUFFIXES:
+            found.setdefault(" ".join(words[:-1]), mention.canonical)
+    return found
 
 
 def _surnames(mentions: list[Entity]) -> dict[str, str | None]:

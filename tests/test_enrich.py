@@ -363,6 +363,31 @@ def test_a_person_takes_in_the_hyphenated_second_half_of_a_korean_given_name() -
     assert [" ".join(lower[s:e]) for s, e, _ in _rule_spans(lower, ents)][:2] == ["song joong", "park geun"]
 
 
+def test_a_name_ending_in_a_companys_legal_form_is_an_organisation_as_is_its_short_name() -> None:
+    words = str.split("Alphabet Inc dan Umbrella Corporation , PT Nusaphala Persada Tbk ; Ceres Robotics Inc")
+    ents = ((0, 2, "PER"), (3, 5, "LOC"), (7, 10, "LOC"), (11, 14, "ORG"))
+    assert [label for _, _, label in _rule_spans(words, ents)] == ["ORG", "ORG", "ORG", "ORG"]
+    assert [label for _, _, label in _rule_spans(["Inc"], ((0, 1, "PER"),))] == ["PER"]  # no name before it
+
+    body = "Ceres Robotics Inc dan Ceres Robotics; Ceres hadir."
+
+    def ent(text: str, label: str, after: int = 0) -> Entity:
+        start = body.index(text, after)
+        end = start + len(text)
+        return Entity(text=text, label=label, field="body", start=start, end=end, canonical=text)  # type: ignore[arg-type]
+
+    mentions = [
+        ent("Ceres Robotics Inc", "ORG"),
+        ent("Ceres Robotics", "PER", after=5),
+        ent("Ceres", "PER", after=30),
+    ]
+    assert [(m.label, m.canonical) for m in canonicalise(mentions, {"body": body})] == [
+        ("ORG", "Ceres Robotics Inc"),
+        ("ORG", "Ceres Robotics Inc"),  # the company without its legal form, read as a person
+        ("PER", "Ceres"),  # a shorter part is left: it may be a person
+    ]
+
+
 def test_an_english_nationality_alone_is_no_entity() -> None:
     words = ["The", "American", "envoy", "met", "Italian", "Airlines", "staff"]
     ents = ((1, 2, "ORG"), (4, 6, "ORG"))
