@@ -284,7 +284,9 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
       it (``Pertandingan [Arema] FC``);
     - in Indonesian text, the outlet after a verb of citing is an organisation, whether the model
       read it as a person (``dilansir Marca``) or missed it (``dikutip dari Travel and Leisure``);
-    - in cased text, a person takes in a hyphenated lower-case syllable after it (``Song Joong-ki``).
+    - in cased text, a person takes in a hyphenated lower-case syllable after it (``Song Joong-ki``);
+      and a legal form after capitalised words the model missed makes them a company
+      (``Conocophilips Indonesia Inc``).
     """
     spans: list[tuple[int, int, str]] = []
     cased = _is_cased(doc)
@@ -333,7 +335,43 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
         spans = _cited_outlets(doc, spans)
     if cased:
         spans = _hyphenated_given_names(doc, spans)
+        spans = _companies_by_legal_form(doc, spans)
     return _titled_persons(doc, _glued_abbreviations(doc, spans))
+
+
+# Legal forms that never end anything but a company's name (not ``Group``: ``Grup B`` is a round).
+_LEGAL_FORMS = _COMPANY_SUFFIXES - {"Group", "Grup"}
+
+
+def _companies_by_legal_form(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """A legal form (``Inc``, ``Tbk``) after capitalised words that no entity covers makes them a
+    company (``Conocophilips Indonesia Inc``), which the model missed, and joins an organisation
+    right before them (``[PT Marga Abhinaya] Abadi Tbk``). The words stop at a common word or an
+    office title (not ``[Ketua Dewan] Direksi Ortus Holdings``, "the board's chairman")."""
+    out = list(spans)
+    covered = _covered(spans)
+    organisation_ending_at = {end: k for k, (_, end, label) in enumerate(spans) if label == "ORG"}
+    for i, token in enumerate(doc):
+        if token.text not in _LEGAL_FORMS or i in covered:
+            continue
+        start = i
+        while start > 0 and i - start < 5 and start - 1 not in covered and _company_word(doc[start - 1].text):
+            start -= 1
+        k = organisation_ending_at.get(start)
+        if k is not None:
+            out[k] = (spans[k][0], i + 1, "ORG")
+        elif start < i:
+            out.append((start, i + 1, "ORG"))
+    return sorted(out)
+
+
+def _company_word(text: str) -> bool:
+    lower = text.lower()
+    return (
+        (text == "&" or (text[:1].isupper() and text.replace(".", "").replace("'", "").isalnum()))
+        and not any(_is_common_word(lower, language) for language in COMMON_WORD_LANGUAGES)
+        and lower not in _TITLE_WORDS
+    )
 
 
 def _hyphenated_given_names(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

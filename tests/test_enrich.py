@@ -369,6 +369,15 @@ def test_a_name_ending_in_a_companys_legal_form_is_an_organisation_as_is_its_sho
     assert [label for _, _, label in _rule_spans(words, ents)] == ["ORG", "ORG", "ORG", "ORG"]
     assert [label for _, _, label in _rule_spans(["Inc"], ((0, 1, "PER"),))] == ["PER"]  # no name before it
 
+    # The model missed it: capitalised words before a legal form; not a title or common word.
+    words = str.split(
+        "helikopter dari Conocophilips Indonesia Inc . Ketua Dewan Direksi Ortus Holdings , Laporan Inc"
+    )
+    out = [(" ".join(words[s:e]), label) for s, e, label in _rule_spans(words)]
+    assert out == [("Conocophilips Indonesia Inc", "ORG"), ("Ortus Holdings", "ORG")]
+    words = str.split("PT Marga Abhinaya Tbk dan Grup B")  # not ``Grup``: a round of a tournament
+    assert _rule_spans(words, ((0, 3, "ORG"),)) == [(0, 4, "ORG")]
+
     body = "Ceres Robotics Inc dan Ceres Robotics; Ceres hadir."
 
     def ent(text: str, label: str, after: int = 0) -> Entity:
