@@ -449,7 +449,7 @@ def train_ner(
     typer.echo(f"given names written to {build_given_names(splits, given_names_path())}")
     first_words = build_entity_first_words(splits, entity_first_words_path())
     typer.echo(f"entity first words written to {first_words}")
-    model = train(data, max_steps=max_steps)
+    model = train(data, max_steps=max_steps, splits=splits)
     typer.echo(f"model written to {model}")
     nicknames = build_nicknames(indosum_texts(data.parent), model, nicknames_path())
     typer.echo(f"nicknames written to {nicknames}")

@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,15 +171,7 @@ def build_given_names(splits: dict[str, dict[str, list[Sentence]]], out: Path) -
     """The first words of the training files' persons of two words or more (``Ed`` of ``Ed
     Sheeran``), lower-cased, one per line: the surname rule (``pipeline.enrich._surnames``) trusts
     a full name only when it starts with one. Train parts only, never dev."""
-    names = {
-        sentence.tokens[start].lower()
-        for parts in splits.values()
-        for sentence in parts["train"]
-        for start, end, label in sentence.spans()
-        if label == "PER" and end - start >= 2 and sentence.tokens[start].isalpha()
-    }
-    out.write_text("\n".join(sorted(names)) + "\n", encoding="utf-8")
-    return out
+    return _write_first_words(splits, out, lambda label, length: label == "PER" and length >= 2)
 
 
 def build_entity_first_words(splits: dict[str, dict[str, list[Sentence]]], out: Path) -> Path:
@@ -187,12 +179,20 @@ def build_entity_first_words(splits: dict[str, dict[str, list[Sentence]]], out: 
     ``jokowi``), lower-cased, alphabetic, one per line: a common word that opens a sentence is
     cut from the front of an entity (``[Melansir] AFP``) only when no training entity starts
     with it (``pipeline.enrich.entity_spans``). Train parts only, never dev."""
+    return _write_first_words(splits, out, lambda label, length: True)
+
+
+def _write_first_words(
+    splits: dict[str, dict[str, list[Sentence]]], out: Path, keep: Callable[[str, int], bool]
+) -> Path:
+    """Write the alphabetic first words, lower-cased and sorted, of the train parts' entities
+    that ``keep(label, number of words)`` accepts."""
     words = {
         sentence.tokens[start].lower()
         for parts in splits.values()
         for sentence in parts["train"]
-        for start, _end, _label in sentence.spans()
-        if sentence.tokens[start].isalpha()
+        for start, end, label in sentence.spans()
+        if sentence.tokens[start].isalpha() and keep(label, end - start)
     }
     out.write_text("\n".join(sorted(words)) + "\n", encoding="utf-8")
     return out
@@ -319,13 +319,15 @@ def train(
     output: Path = MODEL_DIR,
     max_steps: int | None = None,
     extra_overrides: dict[str, object] | None = None,
+    splits: dict[str, dict[str, list[Sentence]]] | None = None,
 ) -> Path:
-    """Train on the train parts, select on the dev parts, install the best model at ``output``."""
+    """Train on the train parts, select on the dev parts, install the best model at ``output``
+    (``splits``: ``split_corpora(data_dir)``, when the caller has read them already)."""
     import spacy
     from spacy.cli.train import train as spacy_train
     from spacy.tokens import Doc, DocBin, Span
 
-    splits = split_corpora(data_dir)
+    splits = splits if splits is not None else split_corpora(data_dir)
     pools = mention_pools(splits)
     rng = random.Random(MENTION_SEED)
     nlp = spacy.blank("id")
