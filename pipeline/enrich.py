@@ -230,15 +230,29 @@ def _is_dateline_credit(mention: Entity, body: str) -> bool:
 _COMPANY_SUFFIXES = frozenset(str.split("Inc Corp Corporation Ltd LLC GmbH Tbk Holdings Group Grup"))
 
 
+# Indonesian football clubs are named Persatuan Sepak Bola ... and called by its contraction
+# (``Persija``, ``Persib``, ``Persebaya``, ``Persipura``); the training data's are organisations.
+_CLUB_CONTRACTION = re.compile(r"Pers[aeiou][a-z]+")  # not ``Persson``
+
+
+def _is_club_name(word: str) -> bool:
+    return _CLUB_CONTRACTION.fullmatch(word) is not None and not _is_common_word(word.lower(), "id")
+
+
 def _whole_span_rule(doc: Doc, start: int, end: int, label: str, language: str | None) -> tuple[int, str]:
     """The rules that read one model entity's whole text; returns its (possibly later) start and
     its label:
     - in English, a leading ``the`` before a known place is cut and the span is a place
       (``The U.S``, tagged as an organisation);
     - a "person" or "organisation" whose whole name is a known country or city is a place
-      (``Ukraina``, ``U.S``)."""
+      (``Ukraina``, ``U.S``);
+    - a "person" or "place" whose name ends in a company's legal form is an organisation
+      (``Alphabet Inc``), as is, in Indonesian, a "person" named by a football club's
+      contraction (``Persija``, ``Persija Jakarta``)."""
     if end - start > 1 and doc[end - 1].text in _COMPANY_SUFFIXES:
         return start, "ORG"  # ``Apple Inc``, ``Bank Mandiri Tbk``, read as a person or place
+    if language == "id" and label == "PER" and end - start <= 2 and _is_club_name(doc[start].text):
+        return start, "ORG"  # ``Persija``, ``Persija Jakarta``
     starts_with_the = end - start > 1 and doc[start].lower_ == "the"
     if language == "en" and starts_with_the and is_place(doc[start + 1 : end].text):
         return start + 1, "LOC"
@@ -255,7 +269,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
       known place (the model often tags ``Amerika`` of ``Amerika Serikat``, ``Arab`` of ``Arab Saudi``);
       and over the capitalised token before it likewise (``North Korea``);
     - a "person" or "organisation" whose whole name is a known place is a place; a "person" or
-      "place" whose name ends in a company's legal form is an organisation (``Alphabet Inc``);
+      "place" whose name ends in a company's legal form is an organisation (``Alphabet Inc``), as
+      is an Indonesian club's contraction read as a person (``Persija``);
     - in cased text, an entity written all in lower case is not one (``kosong``, "empty";
       ``jalan raya``, "main road"; ``tim-tim``) unless it is a known place (``korea utara``);
       lower-cased text, like NER-P's, keeps them;

@@ -397,6 +397,14 @@ def test_a_name_ending_in_a_companys_legal_form_is_an_organisation_as_is_its_sho
     ]
 
 
+def test_an_indonesian_clubs_contraction_read_as_a_person_is_an_organisation() -> None:
+    words = str.split("Persija Jakarta menang , Persija senang , kata Persson dan Tim Persiapan .")
+    ents = ((0, 2, "PER"), (4, 5, "PER"), (8, 9, "PER"), (11, 12, "PER"))
+    assert [label for _, _, label in _rule_spans(words, ents)] == ["ORG", "ORG", "PER", "PER"]
+    # Nor in English text.
+    assert [label for _, _, label in _rule_spans(words, ents, language="en")][:2] == ["PER", "PER"]
+
+
 def test_an_english_nationality_alone_is_no_entity() -> None:
     words = ["The", "American", "envoy", "met", "Italian", "Airlines", "staff"]
     ents = ((1, 2, "ORG"), (4, 6, "ORG"))
