@@ -280,7 +280,8 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
       (``[Melansir] AFP``, "citing AFP"; not ``Partai Golkar``);
     - in English text, a single word that is a nationality or an official language
       (``American``, ``French``) is not an entity; nor, in any text, a rank or honorific alone
-      (``Cmdr``, ``Pak``);
+      (``Cmdr``, ``Pak``); nor, in Indonesian, a common word with the enclitic ``-nya``
+      (``Rinciannya``, "its details");
     - in English text (``language="en"``), capitalised words outside any entity that name a known
       country or city are places, an entity's trailing lower-case words are cut (``Griffin said``)
       and so are its leading lower-case common words (``analyst Ken``; not ``al`` of ``al - Qaida``),
@@ -568,8 +569,19 @@ def _lone_word_is_no_name(doc: Doc, i: int, language: str | None, cased: bool) -
         return True  # the rank before a name (``Cmdr. Sean Robertson``), tagged on its own
     if word.lower_.rstrip(".") in _NEVER_NAMES_ALONE:
         return True  # ``Kabid Humas Polda Jabar Kombes Yusri Yunus``: the rank, tagged on its own
+    if language == "id" and _common_word_with_enclitic(word.text):
+        return True  # ``Rinciannya`` ("its details"), ``Lucunya`` ("the funny thing is")
     # capitalised only because it opens the sentence (``Bulan lalu``, "last month")
     return _capitalised_to_open_a_sentence(doc, i, language, cased) and not _is_dateline(doc, i)
+
+
+def _common_word_with_enclitic(text: str) -> bool:
+    """A common Indonesian word of four letters or more with the enclitic ``-nya`` ("its", "the")
+    glued on, and not a known place (``Kenya``, ``Catalunya``)."""
+    lower = text.lower()
+    return (
+        lower.endswith("nya") and len(lower) >= 7 and _is_common_word(lower[:-3], "id") and not is_place(text)
+    )
 
 
 def _capitalised_to_open_a_sentence(doc: Doc, i: int, language: str | None, cased: bool) -> bool:
@@ -618,8 +630,8 @@ _RANKS = frozenset(
 # ranks (not ``Laksamana``, also a given name), heads of a division or unit (``Kabid Humas``),
 # and Islamic expressions (``Alhamdulillah``, "praise be to God"; not ``Amin``, also a name).
 _NEVER_NAMES_ALONE = (_RANKS - {"laksamana"}) | frozenset(
-    str.split("""kabid kabag kasat kasubdit kadiv panglima alhamdulillah insyaallah masyaallah
-    subhanallah astagfirullah astaghfirullah bismillah""")
+    str.split("""kabid kabag kasat kasubdit kadiv panglima sekda alhamdulillah insyaallah masyaallah
+    subhanallah astagfirullah astaghfirullah bismillah ormas""")
 )
 
 

@@ -433,6 +433,14 @@ def test_a_rank_honorific_or_exclamation_alone_is_no_entity() -> None:
     assert _rule_spans(words, ((3, 4, "ORG"), (4, 6, "PER")), "id") == [(2, 3, "LOC"), (4, 6, "PER")]
 
 
+def test_a_title_a_common_noun_or_a_common_word_with_its_enclitic_alone_is_no_entity() -> None:
+    words = str.split("kata Sekda , Ormas itu dibubarkan . Rinciannya , di Kenya dan Instagramnya")
+    ents = ((1, 2, "PER"), (3, 4, "PER"), (7, 8, "PER"), (10, 11, "LOC"), (12, 13, "LOC"))
+    # ``Kenya`` is a place, ``Instagram`` no common word: both stay.
+    assert _rule_spans(words, ents, "id") == [(10, 11, "LOC"), (12, 13, "LOC")]
+    assert _rule_spans(words, ents, "en")[0] == (7, 8, "PER")  # the enclitic is Indonesian
+
+
 def test_a_holiday_or_the_fasting_month_is_no_entity_in_indonesian() -> None:
     words = ["Selama", "Bulan", "Ramadan", "dan", "Idul", "Fitri", ",", "kata", "Ramadhan", "Pohan"]
     ents = ((1, 3, "LOC"), (4, 6, "PER"), (8, 10, "PER"))
