@@ -367,8 +367,8 @@ def _companies_by_legal_form(doc: Doc, spans: list[tuple[int, int, str]]) -> lis
     out = list(spans)
     covered = _covered(spans)
     organisation_ending_at = {end: k for k, (_, end, label) in enumerate(spans) if label == "ORG"}
-    for i, token in enumerate(doc):
-        if token.text not in _LEGAL_FORMS or i in covered:
+    for i in _token_positions(doc, _LEGAL_FORMS, "ORTH"):
+        if i in covered:
             continue
         start = i
         while start > 0 and i - start < 5 and start - 1 not in covered and _company_word(doc[start - 1].text):
@@ -449,8 +449,8 @@ def _cited_outlets(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[in
         out.append((start, end, label))
     covered = _covered(out)
     added = []
-    for i, token in enumerate(doc[:-1]):
-        if token.lower_ not in _CITING_VERBS:
+    for i in _token_positions(doc, _CITING_VERBS, "LOWER"):
+        if i + 1 == len(doc):
             continue
         start = i + 2 if doc[i + 1].lower_ == "dari" else i + 1
         if start >= len(doc) or start in covered or not _outlet_word(doc[start].text):
@@ -705,6 +705,24 @@ def _office_positions(doc: Doc) -> list[int]:
         if i > 0 and doc[int(i) - 1].lower_ == "wali":
             positions.append(int(i))
     return sorted(positions)
+
+
+def _token_positions(doc: Doc, words: frozenset[str], attr: str) -> list[int]:
+    """The tokens whose ``attr`` (``"LOWER"``, ``"ORTH"``) is one of ``words``, found on spaCy's
+    hash column instead of a Python loop over every token (the rules run on every text)."""
+    import numpy
+    from spacy.attrs import IDS
+
+    column = doc.to_array(IDS[attr])
+    return [int(i) for i in numpy.flatnonzero(numpy.isin(column, _string_hashes(words)))]
+
+
+@lru_cache(maxsize=8)
+def _string_hashes(words: frozenset[str]) -> list[int]:
+    """spaCy's string hashes of ``words`` (the same in every vocabulary)."""
+    from spacy.strings import get_string_id
+
+    return [get_string_id(word) for word in sorted(words)]
 
 
 @lru_cache(maxsize=1)
