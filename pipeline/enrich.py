@@ -693,17 +693,12 @@ def _places_of_offices(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tupl
 
 
 def _office_positions(doc: Doc) -> list[int]:
-    """Tokens (not the last) that are a regional office, found on the lower-case hash column
-    instead of a Python loop over every token (the rule runs on every Indonesian text)."""
-    import numpy
-    from spacy.attrs import LOWER
-
-    offices, kota = _office_hashes()
-    lower = doc.to_array([LOWER])[:-1]
-    positions = [int(i) for i in numpy.flatnonzero(numpy.isin(lower, offices))]
-    for i in numpy.flatnonzero(lower == kota):  # ``Wali Kota``, two tokens
-        if i > 0 and doc[int(i) - 1].lower_ == "wali":
-            positions.append(int(i))
+    """Tokens (not the last) that are a regional office (``Wali Kota`` by its ``Kota``)."""
+    last = len(doc) - 1
+    positions = [i for i in _token_positions(doc, _OFFICES_OF_A_PLACE, "LOWER") if i < last]
+    for i in _token_positions(doc, frozenset({"kota"}), "LOWER"):
+        if 0 < i < last and doc[i - 1].lower_ == "wali":  # ``Wali Kota``, two tokens
+            positions.append(i)
     return sorted(positions)
 
 
@@ -723,14 +718,6 @@ def _string_hashes(words: frozenset[str]) -> list[int]:
     from spacy.strings import get_string_id
 
     return [get_string_id(word) for word in sorted(words)]
-
-
-@lru_cache(maxsize=1)
-def _office_hashes() -> tuple[list[int], int]:
-    """spaCy's string hashes of the office words and of ``kota`` (the same in every vocabulary)."""
-    from spacy.strings import get_string_id
-
-    return [get_string_id(word) for word in sorted(_OFFICES_OF_A_PLACE)], get_string_id("kota")
 
 
 def _place_word(word: str) -> bool:
