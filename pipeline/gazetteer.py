@@ -9,6 +9,8 @@ CLDR's exemplar cities (time-zone cities). Babel does not carry CLDR's short and
 (``AS``, ``US``, ``UK``, ``Turkey``) nor some common Indonesian exonyms (``Moskow``; CLDR has
 ``Moskwa``), nor ``DKI Jakarta``, the province that is the city of Jakarta (CLDR has the city),
 so those few are listed in ALIASES below.
+
+Indonesia's provinces and main islands come from ISO 3166-2 through pycountry (below).
 """
 
 from __future__ import annotations
@@ -58,6 +60,74 @@ ALIASES: dict[str, str] = {
 # Cities that are capitals but not CLDR time-zone cities (so Babel has no names for them).
 EXTRA_CITIES = ("Washington", "Beijing")
 
+# Indonesia's provinces and main islands come from ISO 3166-2 (pycountry), which names them in
+# Indonesian (``Jawa Barat``). CLDR has no subdivisions; their English names follow from the
+# Indonesian ones word by word (``Jawa Barat`` -> ``West Java``), and the English name is canonical,
+# as it is for countries. Jakarta's (``Jakarta Raya``) is the city above.
+SUBDIVISIONS_LEFT_OUT = frozenset({"ID-JK"})
+_ISLANDS_IN_ENGLISH = {"Jawa": "Java", "Sumatera": "Sumatra"}
+_COMPASS_IN_ENGLISH = {
+    "Barat Daya": "Southwest",
+    "Tenggara": "Southeast",
+    "Barat": "West",
+    "Timur": "East",
+    "Utara": "North",
+    "Selatan": "South",
+    "Tengah": "Central",
+}
+# The short names Indonesian news writes for provinces (not in ISO 3166-2): alias -> ISO code.
+PROVINCE_ABBREVIATIONS: dict[str, str] = {
+    "Jabar": "ID-JB",
+    "Jateng": "ID-JT",
+    "Jatim": "ID-JI",
+    "DIY": "ID-YO",
+    "Sumut": "ID-SU",
+    "Sumbar": "ID-SB",
+    "Sumsel": "ID-SS",
+    "Kepri": "ID-KR",
+    "Kalbar": "ID-KB",
+    "Kalteng": "ID-KT",
+    "Kalsel": "ID-KS",
+    "Kaltim": "ID-KI",
+    "Kaltara": "ID-KU",
+    "Sulut": "ID-SA",
+    "Sulteng": "ID-ST",
+    "Sulsel": "ID-SN",
+    "Sultra": "ID-SG",
+    "Sulbar": "ID-SR",
+    "NTB": "ID-NB",
+    "NTT": "ID-NT",
+}
+
+
+def subdivision_in_english(name: str, islands: frozenset[str] = frozenset()) -> str:
+    """``Jawa Barat`` -> ``West Java``, ``Sulawesi Tenggara`` -> ``Southeast Sulawesi``,
+    ``Papua Barat Daya`` -> ``Southwest Papua``, ``Kepulauan Riau`` -> ``Riau Islands``: a compass
+    word after one of ``islands`` (``Nusa Tenggara`` is one, not "southeast Nusa"); a name
+    without one stays (``Bali``)."""
+    if name.startswith("Kepulauan "):
+        return name.removeprefix("Kepulauan ") + " Islands"
+    for compass, english in _COMPASS_IN_ENGLISH.items():
+        island = name.removesuffix(" " + compass)
+        if island != name and island in islands:
+            return f"{english} {_ISLANDS_IN_ENGLISH.get(island, island)}"
+    return _ISLANDS_IN_ENGLISH.get(name, name)
+
+
+@lru_cache(maxsize=1)
+def subdivisions() -> dict[str, tuple[str, str]]:
+    """ISO 3166-2 code -> (Indonesian name, English name) of Indonesia's provinces and main
+    islands (pycountry)."""
+    import pycountry
+
+    found = [(str(s.code), str(s.name), str(s.type)) for s in pycountry.subdivisions.get(country_code="ID")]  # type: ignore[no-untyped-call]
+    islands = frozenset(name for _, name, kind in found if kind == "Geographical unit")
+    return {
+        code: (name, subdivision_in_english(name, islands))
+        for code, name, _ in found
+        if code not in SUBDIVISIONS_LEFT_OUT
+    }
+
 
 def _fold(name: str) -> str:
     """Case-, accent- and space-insensitive key ("Türkiye" == "turkiye")."""
@@ -95,10 +165,14 @@ def _index() -> tuple[dict[str, str], dict[str, str]]:
             names.setdefault(_fold(city), city_en)
     for city in EXTRA_CITIES:
         names.setdefault(_fold(city), city)
+    for local_name, english_name in subdivisions().values():
+        names.setdefault(_fold(local_name), english_name)  # a country or city of the same name wins
+        names.setdefault(_fold(english_name), english_name)
     aliases = {
         alias: target.removeprefix("city:") if target.startswith("city:") else countries[target]
         for alias, target in ALIASES.items()
     }
+    aliases.update({alias: subdivisions()[code][1] for alias, code in PROVINCE_ABBREVIATIONS.items()})
     return names, aliases
 
 

@@ -1,4 +1,5 @@
-"""Canonical place names across Indonesian and English (CLDR via Babel, plus a few aliases)."""
+"""Canonical place names across Indonesian and English (CLDR via Babel, Indonesia's provinces via
+pycountry, plus a few aliases)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ from pipeline.gazetteer import canonical_place, is_demonym
         (["Eropa", "Europe"], "Europe"),
         (["Istanbul"], "Istanbul"),
         (["Jakarta", "DKI Jakarta", "DKI"], "Jakarta"),  # the province is the city
+        # Indonesia's provinces and islands (ISO 3166-2 via pycountry, English names derived).
+        (["Jawa Barat", "Jabar", "West Java", "JAWA BARAT"], "West Java"),
+        (["Nusa Tenggara Timur", "NTT", "East Nusa Tenggara"], "East Nusa Tenggara"),
+        (["Nusa Tenggara"], "Nusa Tenggara"),  # an island group, not "Southeast Nusa"
+        (["Sulawesi Tenggara", "Sultra"], "Southeast Sulawesi"),
+        (["Papua Barat Daya"], "Southwest Papua"),
+        (["Kepulauan Riau", "Kepri"], "Riau Islands"),
+        (["Jawa", "Java"], "Java"),
+        (["Bali"], "Bali"),
     ],
 )
 def test_one_place_many_names(names: list[str], canonical: str) -> None:
