@@ -176,6 +176,7 @@ def _index() -> tuple[dict[str, str], dict[str, str]]:
     return names, aliases
 
 
+@lru_cache(maxsize=65536)  # the rules ask about the same few thousand names again and again
 def canonical_place(name: str) -> str | None:
     """CLDR's English name for a country or city mention in any supported language, or None."""
     names, aliases = _index()
