@@ -388,7 +388,7 @@ def _company_word(text: str) -> bool:
     lower = text.lower()
     return (
         (text == "&" or (text[:1].isupper() and text.replace(".", "").replace("'", "").isalnum()))
-        and not any(_is_common_word(lower, language) for language in COMMON_WORD_LANGUAGES)
+        and not _is_common_in_any_language(lower)
         and lower not in _TITLE_WORDS
     )
 
@@ -422,7 +422,7 @@ def _hyphenated_given_names(doc: Doc, spans: list[tuple[int, int, str]]) -> list
             and not doc[hyphen - 1].lower_.endswith(syllable)  # reduplicated: ``Sipiso-piso``
             and (
                 hyphen < end  # the model's own span runs into the name
-                or not any(_is_common_word(syllable, language) for language in COMMON_WORD_LANGUAGES)
+                or not _is_common_in_any_language(syllable)
             )
         ):
             end = hyphen + 2
@@ -438,32 +438,28 @@ _CITING_VERBS = frozenset({"dilansir", "melansir", "dikutip"})
 def _cited_outlets(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """A one-word "person" right after a verb of citing is the outlet cited, an organisation;
     not a word of a person the text names in full (``Made`` of ``Made Astawan``)."""
-    verbs = _token_positions(doc, _CITING_VERBS, "LOWER")
-    if not verbs:
+    # The token after each verb, or after its ``dari``: where the outlet's name starts.
+    outlet_starts = [
+        i + 2 if doc[i + 1 : i + 2].text.lower() == "dari" else i + 1
+        for i in _token_positions(doc, _CITING_VERBS, "LOWER")
+    ]
+    if not outlet_starts:
         return spans
     name_words = {
         t.text for start, end, label in spans if label == "PER" and end - start > 1 for t in doc[start:end]
     }
-    out = []
-    for start, end, label in spans:
-        before = start - 1
-        if before > 0 and doc[before].lower_ == "dari":
-            before -= 1
-        if (
-            label == "PER"
-            and end - start == 1
-            and before >= 0
-            and doc[before].lower_ in _CITING_VERBS
-            and doc[start].text not in name_words
-        ):
-            label = "ORG"
-        out.append((start, end, label))
+    out = [
+        (start, end, "ORG")
+        if label == "PER"
+        and end - start == 1
+        and start in outlet_starts
+        and doc[start].text not in name_words
+        else (start, end, label)
+        for start, end, label in spans
+    ]
     covered = _covered(out)
     added = []
-    for i in verbs:
-        if i + 1 == len(doc):
-            continue
-        start = i + 2 if doc[i + 1].lower_ == "dari" else i + 1
+    for start in outlet_starts:
         if start >= len(doc) or start in covered or not _outlet_word(doc[start].text):
             continue
         if doc[start].lower_ in _common_words("id"):
@@ -706,11 +702,14 @@ def _places_of_offices(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tupl
 def _office_positions(doc: Doc) -> list[int]:
     """Tokens (not the last) that are a regional office (``Wali Kota`` by its ``Kota``)."""
     last = len(doc) - 1
-    positions = [i for i in _token_positions(doc, _OFFICES_OF_A_PLACE, "LOWER") if i < last]
-    for i in _token_positions(doc, frozenset({"kota"}), "LOWER"):
-        if 0 < i < last and doc[i - 1].lower_ == "wali":  # ``Wali Kota``, two tokens
-            positions.append(i)
-    return sorted(positions)
+    return [
+        i
+        for i in _token_positions(doc, _OFFICE_WORDS, "LOWER")
+        if i < last and (doc[i].lower_ != "kota" or (i > 0 and doc[i - 1].lower_ == "wali"))  # ``Wali Kota``
+    ]
+
+
+_OFFICE_WORDS = _OFFICES_OF_A_PLACE | {"kota"}
 
 
 def _token_positions(doc: Doc, words: frozenset[str], attr: str) -> list[int]:
@@ -839,6 +838,11 @@ _PORTFOLIO = re.compile(r"^(?:per|pe|ke)[a-z]{3,}an$")  # Perhubungan, Pekerjaan
 
 def common_words_path(language: str) -> Path:
     return MODELS_DIR / f"common_words_{language}.txt"
+
+
+def _is_common_in_any_language(word: str) -> bool:
+    """``word`` (lower case) is on some language's common-word list."""
+    return any(_is_common_word(word, language) for language in COMMON_WORD_LANGUAGES)
 
 
 def _is_common_word(word: str, language: str | None) -> bool:
@@ -1040,9 +1044,7 @@ def _surnames(mentions: list[Entity]) -> dict[str, str | None]:
             or "\n" in mention.text
             or not all(_name_word(word) for word in words)
             or words[0].lower() not in _given_names()  # not ``Dinkes Banten`` (a health office)
-            or any(
-                word.lower() in _common_words(language) for word in words[:-1] for language in ("id", "en")
-            )
+            or any(_is_common_in_any_language(word.lower()) for word in words[:-1])
         ):
             continue
         last = words[-1]
