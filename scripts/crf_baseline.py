@@ -37,6 +37,8 @@ CLUSTER_SIZES = (64, 256, 1024)
 
 
 def word_clusters(words: list[str], model: Path) -> dict[str, list[str]]:
+    """Word -> its k-means cluster at each size: a CRF takes discrete features, so the floret
+    vectors enter as cluster ids (as Brown clusters do in classic NER feature sets)."""
     vectors = spacy.load(model).vocab.get_vector
     matrix = np.array([vectors(word) for word in words])
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-9
