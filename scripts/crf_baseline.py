@@ -23,24 +23,23 @@ from pathlib import Path
 
 import numpy as np
 import pycrfsuite  # type: ignore[import-not-found]
-import spacy
 from sklearn.cluster import MiniBatchKMeans  # type: ignore[import-not-found]
 from spacy.tokens import Doc
+from spacy.vocab import Vocab
 
+from pipeline.cli import DEFAULT_NER_DATA
 from pipeline.conll import Score, Sentence, chunk
 from pipeline.enrich import entity_spans, load_model
-from pipeline.settings import PROJECT_ROOT, get_settings
+from pipeline.settings import get_settings
 from pipeline.train_ner import split_corpora
 
-DATA = PROJECT_ROOT.parent / "shared" / "data" / "ner"
 CLUSTER_SIZES = (64, 256, 1024)
 
 
-def word_clusters(words: list[str], model: Path) -> dict[str, list[str]]:
+def word_clusters(words: list[str], vocab: Vocab) -> dict[str, list[str]]:
     """Word -> its k-means cluster at each size: a CRF takes discrete features, so the floret
     vectors enter as cluster ids (as Brown clusters do in classic NER feature sets)."""
-    vectors = spacy.load(model).vocab.get_vector
-    matrix = np.array([vectors(word) for word in words])
+    matrix = np.array([vocab.get_vector(word) for word in words])
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-9
     clusters: dict[str, list[str]] = {word: [] for word in words}
     for k in CLUSTER_SIZES:
@@ -57,16 +56,17 @@ def shape(token: str) -> str:
 
 def features(tokens: list[str], clusters: dict[str, list[str]]) -> list[list[str]]:
     lower = [token.lower() for token in tokens]
+    shapes = [shape(token) for token in tokens]
     rows = []
     for i, token in enumerate(tokens):
         word = lower[i]
-        row = [f"w={word}", f"sh={shape(token)}", f"title={token.istitle()}", f"upper={token.isupper()}"]
+        row = [f"w={word}", f"sh={shapes[i]}", f"title={token.istitle()}", f"upper={token.isupper()}"]
         row += [f"p2={word[:2]}", f"p3={word[:3]}", f"s2={word[-2:]}", f"s3={word[-3:]}"]
         row += [f"c{c}" for c in clusters.get(word, [])]
         for d in (-2, -1, 1, 2):
             j = i + d
             if 0 <= j < len(tokens):
-                row += [f"{d}w={lower[j]}", f"{d}sh={shape(tokens[j])}", f"{d}title={tokens[j].istitle()}"]
+                row += [f"{d}w={lower[j]}", f"{d}sh={shapes[j]}", f"{d}title={tokens[j].istitle()}"]
                 row += [f"{d}c{c}" for c in clusters.get(lower[j], [])[:2]]
             else:
                 row.append(f"{d}pad")
@@ -90,7 +90,7 @@ def main() -> None:
         help="also score the CRF's spans combined with Warta's (model + rules)",
     )
     args = parser.parse_args()
-    splits = split_corpora(DATA)
+    splits = split_corpora(DEFAULT_NER_DATA)
     train = [
         s
         for name, parts in splits.items()
@@ -100,12 +100,12 @@ def main() -> None:
     words = sorted(
         {t.lower() for parts in splits.values() for part in parts.values() for s in part for t in s.tokens}
     )
-    clusters = word_clusters(words, get_settings().ner_model)
+    nlp = load_model(get_settings().ner_model)  # its vectors make the clusters; --combine tags with it
+    clusters = word_clusters(words, nlp.vocab)
     trainer = pycrfsuite.Trainer(verbose=False)
     for sentence in train:
         trainer.append(features(sentence.tokens, clusters), bio(sentence))
     trainer.set_params({"c1": 0.05, "c2": 0.05, "max_iterations": 200, "feature.possible_transitions": True})
-    nlp = load_model(get_settings().ner_model)
     with tempfile.TemporaryDirectory() as work:
         started = time.perf_counter()
         trainer.train(str(Path(work) / "crf.model"))
