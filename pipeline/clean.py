@@ -14,7 +14,6 @@ from typing import NamedTuple, TypeGuard
 from urllib.parse import urlsplit
 
 import py3langid
-from courlan import normalize_url
 from htmldate import find_date
 from lxml.html import HtmlElement
 from trafilatura import bare_extraction
@@ -30,7 +29,7 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
-from pipeline.dedup import article_id
+from pipeline.dedup import article_id, canonical_url
 from pipeline.records import Article, RawArticle, Rejection
 
 _BLANKS = re.compile(r"\n{3,}")
@@ -89,7 +88,7 @@ def clean(raw: RawArticle, min_body_chars: int = 200, now: datetime | None = Non
         return _quarantine(raw, f"main text too long ({len(body)} > {MAX_BODY_CHARS} characters)")
     if not title:
         return _quarantine(raw, "no title found")
-    url = normalize_url(url, strict=True) if _web_url(url) else None
+    url = url.strip() if _web_url(url) else None
     image = image if _web_url(image) else None
     return Article(
         id=article_id(url, title, body),
@@ -148,7 +147,7 @@ def _from_html(raw: RawArticle) -> Extracted | Rejection:
         tree = load_html(raw.content)
         if tree is None:
             return _quarantine(raw, "not parseable as HTML")
-        page_url = raw.url or _page_url(tree)
+        page_url = _identity_url(raw.url, _page_url(tree))
         anchors = _anchor_texts(tree)
         article_text = _article_paragraphs(tree)
         meta = page_metadata(tree, page_url)
@@ -387,6 +386,27 @@ def _page_url(tree: HtmlElement) -> str | None:
         if value.startswith(("http://", "https://")):
             return value
     return None
+
+
+def _identity_url(fetched: str | None, declared: str | None) -> str | None:
+    """The URL an article is known by: the page's own canonical link (the best witness of which
+    URLs are one page: AMP, mobile and tracking variants all point to it) when it stays on the
+    fetched page's site and is not the site's front page (a common misconfiguration that would
+    merge every article into one); otherwise the URL the page was fetched or listed under."""
+    if not _web_url(declared):
+        return fetched
+    if not _web_url(fetched):
+        return declared
+    try:
+        own, fetched_key = canonical_url(declared), canonical_url(fetched)
+    except ValueError:
+        return fetched
+    own_parts, fetched_parts = urlsplit(own), urlsplit(fetched_key)
+    if own_parts.netloc != fetched_parts.netloc:
+        return fetched
+    if own_parts.path == "/" and not own_parts.query and fetched_parts.path != "/":
+        return fetched
+    return declared
 
 
 def _parse_date(value: str | None) -> datetime | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, Literal
 
 from elasticsearch import Elasticsearch
@@ -88,11 +89,19 @@ def record(
     raws: dict[str, RawArticle],
     run_id: str,
 ) -> int:
-    """Upsert one dead letter per quarantined input; returns how many were written."""
-    rejections = [r for r in quarantined if r.outcome == "quarantined"]
-    if not rejections:
-        return 0
-    ensure(client, index)
+    """Upsert one dead letter per quarantined input, a thousand at a time (a run may quarantine
+    millions of lines); returns how many were written."""
+    rejections = (r for r in quarantined if r.outcome == "quarantined")
+    written = 0
+    while chunk := list(islice(rejections, 1000)):
+        ensure(client, index)
+        written += _record_chunk(client, index, chunk, raws, run_id)
+    return written
+
+
+def _record_chunk(
+    client: Elasticsearch, index: str, rejections: list[Rejection], raws: dict[str, RawArticle], run_id: str
+) -> int:
     earlier = _get(client, index, [r.input_id for r in rejections])
     now = datetime.now(UTC)
 

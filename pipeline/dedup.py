@@ -23,11 +23,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
-from courlan import normalize_url
 from datasketch import MinHash
+from w3lib.url import canonicalize_url
 
 from pipeline.records import Article, Rejection, TaggedArticle
 
@@ -35,12 +35,44 @@ _SPACE = re.compile(r"\s+")
 A = TypeVar("A", bound=Article)
 
 
+# Query parameters that only say how a reader arrived (campaigns, click ids, referrers): noise,
+# dropped. Every other parameter may identify the page (read.php?newsid=101) and is kept.
+_TRACKING_PARAM = re.compile(
+    r"(?:utm_\w+|(?:fb|g|dc|ms|tw|y|ys|ig)clid|igshid|gclsrc|_ga|_gl|mc_(?:cid|eid)|mkt_tok|"
+    r"oly_(?:anon|enc)_id|_hs(?:enc|mi)|vero_(?:conv|id)|wt\.mc_id|xtor|ref_?src|cmpid|__twitter_impression)",
+    re.IGNORECASE,
+)
+# Host prefixes that serve the same article as the bare host (desktop, mobile and AMP editions).
+_EDITION_PREFIXES = ("www.", "m.", "mobile.", "amp.")
+
+
 def canonical_url(url: str) -> str:
-    """Tracking parameters, fragment, ``www.`` and trailing slash removed; scheme and host lower-cased."""
-    normalised = normalize_url(url, strict=True, trailing_slash=False)
+    """The identity of the page a URL names: one article, one key.
+
+    Same page: ``http`` and ``https``; the ``www.``, ``m.``, ``mobile.`` and ``amp.`` editions of
+    a host; a trailing dot on the host; the default port; percent-escapes of unreserved
+    characters (``%2D`` is ``-``); ``.`` and ``..`` path segments; a trailing slash; the order of
+    query parameters; tracking parameters (``utm_*``, click ids, ...); the fragment. Everything
+    else, every other query parameter above all, is kept: it may be what tells two articles apart.
+    Raises ValueError for a URL that is not http(s) with a host.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"not an http(s) URL with a host: {url[:200]!r}")
+    port = parts.port  # ValueError for an out-of-range port
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAM.fullmatch(k)
+    ]
+    normalised = canonicalize_url(urlunsplit(("https", parts.netloc, parts.path, urlencode(query), "")))
     parts = urlsplit(normalised)
-    host = parts.netloc.removeprefix("www.")
-    return urlunsplit((parts.scheme, host, parts.path or "/", parts.query, ""))
+    host = (parts.hostname or "").rstrip(".")
+    for prefix in _EDITION_PREFIXES:
+        if host.startswith(prefix) and host.count(".") > 1:
+            host = host.removeprefix(prefix)
+            break
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("https", netloc, path, parts.query, ""))
 
 
 def normalise_text(text: str) -> str:

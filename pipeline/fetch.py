@@ -8,9 +8,9 @@ connection errors, honouring Retry-After; conditional GET with the validators of
 
 Safe means: only http(s); timeouts per phase and for the whole response; a cap on the
 (decompressed) body size and on redirects; private, loopback, link-local and other non-public
-addresses refused unless inside ``fetch_allow_networks`` — checked for every redirect hop, on the
-resolved addresses before connecting and on the peer address actually connected to (so a DNS
-answer that changes between the check and the connection is still caught).
+addresses refused unless inside ``fetch_allow_networks`` -- checked for every redirect hop when
+connecting, on the very addresses connected to (``_CheckedBackend``: no second DNS lookup that a
+rebinding name could answer differently), and again on the peer of the response.
 
 Every call returns a ``FetchResult``; nothing raises for a bad URL or server, so each URL's fate
 is recorded with its reason.
@@ -24,11 +24,13 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 from protego import Protego
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, retry_if_result, stop_after_attempt
@@ -102,6 +104,46 @@ class _Host:
     slots: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(1))
 
 
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses a host name resolves to (IP literals in any spelling resolve to themselves)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as err:
+        raise _Refused("failed", f"DNS lookup failed for {host}: {err.strerror}") from err
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class _CheckedBackend(httpcore.SyncBackend):
+    """Connects only to addresses that passed the address check, resolving each host once per
+    connection: the address checked is the address connected to, so a DNS answer that changes
+    between check and connection (DNS rebinding) cannot reach a private address."""
+
+    def __init__(self, check: Callable[[str, str], None]) -> None:
+        self._check = check
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        addresses = resolve(host, port)
+        if not addresses:
+            raise _Refused("failed", f"DNS lookup for {host} gave no address")
+        for address in addresses:
+            self._check(address, host)
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as err:
+                error = err
+        assert error is not None
+        raise error
+
+
 class Fetcher:
     """One per fetch batch; thread-safe, shared by the threads fetching different hosts."""
 
@@ -118,8 +160,12 @@ class Fetcher:
                 pool=settings.fetch_total_timeout_s,
             ),
             follow_redirects=False,  # each hop is checked here
-            trust_env=False,
+            trust_env=False,  # no proxy from the environment: the address checks must see the server
         )
+        # httpx takes no network backend of its own; its pool does (checked by the SSRF tests).
+        pool = self.client._transport._pool  # type: ignore[attr-defined]
+        assert hasattr(pool, "_network_backend"), "httpx/httpcore changed: the address check would be lost"
+        pool._network_backend = _CheckedBackend(self._check_address)
         self._hosts: dict[str, _Host] = {}
         self._hosts_lock = threading.Lock()
 
@@ -174,8 +220,10 @@ class Fetcher:
         except _Refused as refusal:
             result.outcome, result.reason = refusal.outcome, refusal.reason
             result.status = refusal.status or result.status
-            result.final_url = current
-            return result
+        except Exception as err:  # one URL's failure (bad encoding, bad port, ...) is that URL's alone
+            result.outcome, result.reason = "failed", f"{type(err).__name__}: {err}"
+        result.final_url = current
+        return result
 
     def _with_retries(self, url: str, host: _Host, ask: _Ask, result: FetchResult) -> FetchResult:
         settings = self.settings
@@ -346,6 +394,8 @@ class Fetcher:
     # -- address checks -----------------------------------------------------------------------------
 
     def _check_url(self, url: str) -> None:
+        """Scheme, host, port and addresses, before any request (for a clear refusal); the
+        connection checks the addresses it connects to again (_CheckedBackend)."""
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"}:
             raise _Refused(
@@ -354,11 +404,11 @@ class Fetcher:
         if not parts.hostname:
             raise _Refused("failed", "URL has no host")
         try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-        except socket.gaierror as err:
-            raise _Refused("failed", f"DNS lookup failed for {parts.hostname}: {err.strerror}") from err
-        for info in infos:
-            self._check_address(str(info[4][0]), parts.hostname)
+            parts.port  # noqa: B018 -- raises for a port out of range
+        except ValueError as err:
+            raise _Refused("failed", f"bad port in URL: {err}") from err
+        for address in resolve(parts.hostname, parts.port or 443):
+            self._check_address(address, parts.hostname)
 
     def _check_peer(self, response: httpx.Response, url: str) -> None:
         stream = response.extensions.get("network_stream")

@@ -220,27 +220,32 @@ def drop(client: Elasticsearch, name: str) -> None:
 def bulk_mode(client: Elasticsearch, index: str) -> Iterator[None]:
     """No periodic refreshes while a bulk load runs (each one costs a segment flush); the
     index's own refresh interval comes back afterwards, followed by one refresh.
-    ``index`` may be an alias (of one index)."""
+
+    ``index`` may be an alias (of one index). The concrete index is resolved once, at the start,
+    and its interval restored there: if a reindex moves the alias meanwhile, the old version gets
+    its interval back too (the new one has its own from the templates)."""
     targets = list(client.indices.get_settings(index=index, name="index.number_of_shards"))
     if len(targets) != 1:
         raise IndexLayoutError(f"{index} resolves to {len(targets)} indices; bulk mode wants one")
-    current = client.indices.get_settings(index=index, name="index.refresh_interval").body
+    concrete = targets[0]
+    current = client.indices.get_settings(index=concrete, name="index.refresh_interval").body
     # None when the index has no explicit interval (created outside the template): restoring
     # null puts Elasticsearch's default back.
-    interval = current.get(targets[0], {}).get("settings", {}).get("index", {}).get("refresh_interval")
+    interval = current.get(concrete, {}).get("settings", {}).get("index", {}).get("refresh_interval")
     if interval == "-1":  # left behind by a load that died (node lost mid-load): not the index's own
         interval = INDEX_SETTINGS["refresh_interval"]
-    client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
+    client.indices.put_settings(index=concrete, settings={"index": {"refresh_interval": "-1"}})
+    restore = {"index": {"refresh_interval": interval}}
     try:
         yield
     except BaseException:
         # Restore if the cluster answers; if it does not, the next load restores (see above), and
         # the error that stopped this load stays the one reported.
         with suppress(TransportError, ApiError):
-            client.indices.put_settings(index=index, settings={"index": {"refresh_interval": interval}})
+            client.indices.put_settings(index=concrete, settings=restore)
         raise
-    client.indices.put_settings(index=index, settings={"index": {"refresh_interval": interval}})
-    client.indices.refresh(index=index)
+    client.indices.put_settings(index=concrete, settings=restore)
+    client.indices.refresh(index=f"{concrete},{index}")
 
 
 def domain_of(url: str | None) -> str | None:
@@ -269,6 +274,11 @@ class LoadResult:
     @property
     def indexed(self) -> int:
         return self.created + self.updated
+
+
+class WriteBlocked(RuntimeError):
+    """Elasticsearch refused writes with a block: a reindex is copying the index (the write alias
+    moves to the new version when it is done), or a disk watermark was reached. Waited out."""
 
 
 class LoadError(RuntimeError):
@@ -311,21 +321,28 @@ T = TypeVar("T")
 def retrying(
     call: Callable[[], T], budget_s: float, doing: str, sleep: Callable[[float], None] = time.sleep
 ) -> T:
-    """``call()``, re-tried while Elasticsearch is unreachable or overloaded (connection errors,
-    timeouts, 429, 5xx) with backoff from 1 s doubling to 60 s; ``LoadError`` once ``budget_s`` is
-    spent. Other errors (4xx: a bug, not an outage) are raised at once."""
+    """``call()``, re-tried while Elasticsearch is unreachable, overloaded or write-blocked
+    (connection errors, timeouts, 429, 5xx, a reindex's block) with backoff from 1 s doubling to
+    60 s; ``LoadError`` once ``budget_s`` is spent. Other errors (4xx: a bug, not an outage) are
+    raised at once."""
     waited, delay = 0.0, 1.0
     while True:
         try:
             return call()
-        except (TransportError, ApiError) as err:
+        except (TransportError, ApiError, WriteBlocked) as err:
             if isinstance(err, ApiError) and err.status_code != 429 and err.status_code < 500:
                 raise
             if waited >= budget_s:
+                what = "write-blocked" if isinstance(err, WriteBlocked) else "unreachable"
                 raise LoadError(
-                    f"Elasticsearch unreachable for {waited:.0f} s during {doing}: "
+                    f"Elasticsearch {what} for {waited:.0f} s during {doing}: "
                     f"{type(err).__name__}: {err}. "
                     "Re-run the load when it is back: documents are overwritten by id, never duplicated."
+                    + (
+                        " A block left by an interrupted `warta reindex` is lifted by running it again."
+                        if isinstance(err, WriteBlocked)
+                        else ""
+                    )
                 ) from err
             sleep(delay)
             waited += delay
@@ -364,6 +381,8 @@ def _load_chunk(
             error = info.get("error", {})
             reason = error.get("reason") if isinstance(error, dict) else str(error)
             kind = error.get("type") if isinstance(error, dict) else "error"
+            if kind == "cluster_block_exception":  # the whole chunk is sent again once it lifts
+                raise WriteBlocked(f"{index}: {reason}")
             partial.rejected.append(
                 Rejection(
                     input_id=input_ids.get(doc_id, doc_id),
@@ -437,9 +456,12 @@ class ReindexReport:
     old: str
     new: str
     copied: int
-    caught_up: int
-    removed: list[str]
+    removed: list[str]  # old versions deleted (beyond keep_old)
+    discarded: list[str]  # unfinished versions an interrupted reindex left behind
     seconds: float
+
+
+_WRITE_BLOCK = {"index": {"blocks": {"write": True}}}
 
 
 def reindex(
@@ -451,15 +473,22 @@ def reindex(
 ) -> ReindexReport:
     """Build the next version of ``name`` from the current one and swap the aliases atomically.
 
+    Safe against loads running at the same time and against interruption:
+    - the current version is made read-only (a write block) for the copy, so nothing is written
+      where the copy has already passed: a concurrent load's requests are refused with a block,
+      which ``bulk_load`` waits out and then sends through the write alias, to the new version;
+    - the copy is verified exactly (same count) before the swap, and the swap of read and write
+      aliases is one ``_aliases`` call (a legacy concrete index called ``name`` is removed in it);
+    - a version newer than the current one that no alias points at is what an interrupted reindex
+      left: it is deleted first, never mistaken for a previous version; a write block left on the
+      current version by that reindex is lifted by this one's swap.
+    A failure before the swap deletes the new version and lifts the block: all is as it was.
+    Retired versions stay read-only; ``keep_old`` of them are kept.
+
     Documents are read with scroll and written with bulk (works on any cluster, also without the
-    reindex module, and lets ``transform`` re-run enrichment). Steps: create ``<name>-v(N+1)``
-    from the templates; copy; refresh; verify the count; swap read and write aliases in one
-    ``_aliases`` call (a legacy concrete index called ``name`` is removed in that same call);
-    copy again what was ingested into the old index during the copy; keep ``keep_old`` old
-    versions. A failed verification deletes the new index and leaves everything as it was.
+    reindex module, and lets ``transform`` re-run enrichment).
     """
     started = time.monotonic()
-    since = client.search(index=name, size=0, aggs={"last": {"max": {"field": "ingested_at"}}})
     install_templates(client, name)
     old = current_index(client, name)
     legacy = old is None and client.indices.exists(index=name)
@@ -467,47 +496,47 @@ def reindex(
         raise IndexLayoutError(f"nothing to reindex: no alias or index called {name}")
     source_index = old or name
     existing = versions(client, name)
+    current_version = _version_of(name, source_index) or 0
+    discarded = [v for v in existing if (_version_of(name, v) or 0) > current_version]
+    if discarded:
+        client.indices.delete(index=",".join(discarded))
+    existing = [v for v in existing if v not in discarded]
     new = f"{name}-v{(_version_of(name, existing[-1]) or 0) + 1 if existing else 1}"
-    client.indices.create(index=new)
-    mark = since["aggregations"]["last"].get("value_as_string")
+    client.indices.put_settings(index=source_index, settings=_WRITE_BLOCK)
     try:
+        client.indices.create(index=new)
         client.indices.refresh(index=source_index)
-        expected = client.count(index=source_index)["count"]  # what the scroll below will see
-        copied = _copy(client, source_index, new, transform, chunk_size, query=None)
+        expected = client.count(index=source_index)["count"]
+        copied = _copy(client, source_index, new, transform, chunk_size)
         client.indices.refresh(index=new)
         got = client.count(index=new)["count"]
-        if got < expected:
+        if got != expected:
             raise IndexLayoutError(
                 f"reindex of {name}: {new} has {got} documents, {source_index} has {expected}"
             )
-    except BaseException:
-        client.options(ignore_status=404).indices.delete(index=new)
-        raise
-    actions: list[dict[str, Any]] = [
-        {"add": {"index": new, "alias": name}},
-        {"add": {"index": new, "alias": write_alias(name), "is_write_index": True}},
-    ]
-    if legacy:
-        actions.insert(0, {"remove_index": {"index": name}})
-    else:
-        actions[:0] = [
-            {"remove": {"index": source_index, "alias": name}},
-            {"remove": {"index": source_index, "alias": write_alias(name), "must_exist": False}},
+        actions: list[dict[str, Any]] = [
+            {"add": {"index": new, "alias": name}},
+            {"add": {"index": new, "alias": write_alias(name), "is_write_index": True}},
         ]
-    client.indices.update_aliases(actions=actions)
-    caught_up = 0
-    if not legacy and mark is not None:
-        # Loads that wrote to the old index while it was copied: copy what they wrote again.
-        client.indices.refresh(index=source_index)
-        late = {"range": {"ingested_at": {"gt": mark}}}
-        caught_up = _copy(client, source_index, new, transform, chunk_size, query=late)
-        client.indices.refresh(index=new)
+        if legacy:
+            actions.insert(0, {"remove_index": {"index": name}})
+        else:
+            actions[:0] = [
+                {"remove": {"index": source_index, "alias": name}},
+                {"remove": {"index": source_index, "alias": write_alias(name), "must_exist": False}},
+            ]
+        client.indices.update_aliases(actions=actions)
+    except BaseException:
+        with suppress(TransportError, ApiError):
+            client.options(ignore_status=404).indices.delete(index=new)
+            client.indices.put_settings(index=source_index, settings={"index": {"blocks": {"write": None}}})
+        raise
     olds = [v for v in versions(client, name) if v != new]
     removed = olds[: max(0, len(olds) - keep_old)]
     if removed:
         client.indices.delete(index=",".join(removed))
     return ReindexReport(
-        name, source_index, new, copied, caught_up, removed, round(time.monotonic() - started, 2)
+        name, source_index, new, copied, removed, discarded, round(time.monotonic() - started, 2)
     )
 
 
@@ -517,9 +546,8 @@ def _copy(
     target: str,
     transform: Callable[[Iterable[TaggedArticle]], Iterable[TaggedArticle]] | None,
     chunk_size: int,
-    query: dict[str, Any] | None,
 ) -> int:
-    hits = scan(client, index=source, query={"query": query or {"match_all": {}}}, size=chunk_size)
+    hits = scan(client, index=source, query={"query": {"match_all": {}}}, size=chunk_size)
     articles: Iterable[TaggedArticle] = (from_document(h["_id"], h["_source"]) for h in hits)
     if transform is not None:
         articles = transform(articles)

@@ -21,9 +21,11 @@ duplicates + quarantined + skipped, and fails loudly when it does not, or when a
 
 from __future__ import annotations
 
+import glob
 import json
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
@@ -129,13 +131,41 @@ class SourcesFailedError(RuntimeError):
     """At least one source could not be read at all; the rest of the run was still indexed."""
 
 
-def _split(items: Iterable[T | Rejection], rejected: list[Rejection]) -> Iterator[T]:
+def _split(items: Iterable[T | Rejection], rejected: list[Rejection] | _RejectionFile) -> Iterator[T]:
     """Pass records through, collecting rejections on the side."""
     for item in items:
         if isinstance(item, Rejection):
             rejected.append(item)
         else:
             yield item
+
+
+class _RejectionFile:
+    """rejected/<name>.jsonl written as rejections come, so a source that rejects a million lines
+    holds none of them in memory; put in place whole on success (a retried step never counts twice),
+    discarded if the step fails."""
+
+    def __init__(self, run_dir: Path, name: str) -> None:
+        folder = run_dir / "rejected"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{name}.jsonl"
+        self._tmp = self.path.with_name(self.path.name + ".tmp")
+        self._handle = self._tmp.open("w", encoding="utf-8")
+        self.count = 0
+
+    def append(self, rejection: Rejection) -> None:
+        self._handle.write(rejection.model_dump_json() + "\n")
+        self.count += 1
+
+    def __enter__(self) -> _RejectionFile:
+        return self
+
+    def __exit__(self, error: type[BaseException] | None, *_: object) -> None:
+        self._handle.close()
+        if error is None:
+            os.replace(self._tmp, self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
 
 
 def _tally(rejected: list[Rejection]) -> dict[str, int]:
@@ -154,12 +184,17 @@ def _write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+_BATCH_NUMBER = "[0-9]" * 5
+
+
 def _write_batches(run_dir: Path, prefix: str, articles: Iterable[RawArticle], batch_size: int) -> list[str]:
     """raw/<prefix>-NNNNN.jsonl files of ``batch_size`` articles; returns their names."""
     raw_dir = run_dir / "raw"
     raw_dir.mkdir(parents=True, exist_ok=True)
-    for stale in raw_dir.glob(f"{prefix}-*.jsonl"):
-        stale.unlink()  # a retried task starts over
+    # A retried task starts over. Exactly this prefix's numbered batches: source `news` must not
+    # remove `news-id`'s (raw/files-news-id-00000.jsonl).
+    for stale in raw_dir.glob(f"{glob.escape(prefix)}-{_BATCH_NUMBER}.jsonl"):
+        stale.unlink()
     names: list[str] = []
     count = 0
     iterator = iter(articles)
@@ -209,35 +244,34 @@ def step_discover(run_dir: Path, name: str, settings: Settings) -> list[str]:
     from pipeline.fetch import Fetcher
 
     source = _plan(run_dir)[0][name]
-    rejected: list[Rejection] = []
     status: dict[str, Any] = {"source": name, "kind": source.kind, "ok": True, "reason": ""}
     batches: list[str] = []
-    if isinstance(source, LocalSource):
-        items = sources.read_inputs(
-            source.paths, source=name, language=source.language, warc_only=source.kind == "warc"
-        )
-        batches = _write_batches(run_dir, f"files-{name}", _split(items, rejected), settings.batch_size)
-    else:
-        (run_dir / "candidates").mkdir(parents=True, exist_ok=True)
-        with Fetcher(settings, source.host_delay_s) as fetcher:
-            try:
-                found = write_jsonl(
-                    run_dir / "candidates" / f"{name}.jsonl", _split(discover(source, fetcher), rejected)
-                )
-                status["candidates"] = found
-            except SourceFailed as err:
-                write_jsonl(run_dir / "candidates" / f"{name}.jsonl", [])
-                rejected.append(
-                    Rejection(
-                        input_id=source.url or name,
-                        stage="discover",
-                        outcome="quarantined",
-                        reason=f"source {name} failed: {err}",
+    with _RejectionFile(run_dir, f"discover.{name}") as rejected:
+        if isinstance(source, LocalSource):
+            items = sources.read_inputs(
+                source.paths, source=name, language=source.language, warc_only=source.kind == "warc"
+            )
+            batches = _write_batches(run_dir, f"files-{name}", _split(items, rejected), settings.batch_size)
+        else:
+            (run_dir / "candidates").mkdir(parents=True, exist_ok=True)
+            with Fetcher(settings, source.host_delay_s) as fetcher:
+                try:
+                    found = write_jsonl(
+                        run_dir / "candidates" / f"{name}.jsonl", _split(discover(source, fetcher), rejected)
                     )
-                )
-                status.update(ok=False, reason=str(err))
+                    status["candidates"] = found
+                except SourceFailed as err:
+                    write_jsonl(run_dir / "candidates" / f"{name}.jsonl", [])
+                    rejected.append(
+                        Rejection(
+                            input_id=source.url or name,
+                            stage="discover",
+                            outcome="quarantined",
+                            reason=f"source {name} failed: {err}",
+                        )
+                    )
+                    status.update(ok=False, reason=str(err))
     status["finished_at"] = datetime.now(UTC).isoformat()
-    _write_rejected(run_dir, f"discover.{name}", rejected)
     _write_json(run_dir / "sources-status" / f"{name}.json", status)
     return batches
 
@@ -600,17 +634,42 @@ def _source_status(run_dir: Path) -> dict[str, dict[str, Any]]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
 
 
+REPORT_SAMPLE = 1000  # rejections listed in report.json; all of them stay in rejected/*.jsonl
+REPORT_REASONS = 50  # distinct reasons counted in the summary, most frequent first
+_NUMBER = re.compile(r"\d+")
+
+
+def _rejections(run_dir: Path) -> Iterator[Rejection]:
+    """Every rejection of the run, streamed from rejected/*.jsonl."""
+    for path in sorted((run_dir / "rejected").glob("*.jsonl")):
+        yield from read_jsonl(path, Rejection)
+
+
 def report(run_dir: Path, settings: Settings | None = None, run_id: str | None = None) -> dict[str, Any]:
     """Reconcile the run from its files; write report.json and (given settings) the run ledger
     entry; then raise if any input is unaccounted for (ReconciliationError) or a source could not
-    be read at all (SourcesFailedError)."""
-    rejections: list[Rejection] = []
-    for path in sorted((run_dir / "rejected").glob("*.jsonl")):
-        rejections.extend(read_jsonl(path, Rejection))
-    outcomes = Counter(r.outcome for r in rejections)
+    be read at all (SourcesFailedError).
+
+    Rejections are streamed, never held: report.json lists the first ``REPORT_SAMPLE`` and counts
+    all of them by outcome, by stage and by reason (numbers folded, so "column 7" and "column 9"
+    are one reason); the files under rejected/ keep every one."""
+    outcomes: Counter[str] = Counter()
+    by_stage: dict[str, dict[str, int]] = {}
+    reasons: Counter[tuple[str, str, str]] = Counter()
+    sample: list[dict[str, Any]] = []
+    never_raw = 0
+    for rejection in _rejections(run_dir):
+        outcomes[rejection.outcome] += 1
+        stage = by_stage.setdefault(rejection.stage, {})
+        stage[rejection.outcome] = stage.get(rejection.outcome, 0) + 1
+        never_raw += rejection.stage in _INPUT_STEPS
+        kind = (rejection.stage, rejection.outcome, _NUMBER.sub("N", rejection.reason)[:160])
+        if kind in reasons or len(reasons) < 10_000:
+            reasons[kind] += 1
+        if len(sample) < REPORT_SAMPLE:
+            sample.append(rejection.model_dump())
     index_info = json.loads((run_dir / "index.json").read_text())
     raw_count = sum(json.loads(p.read_text())["articles"] for p in (run_dir / "counts").glob("*.json"))
-    never_raw = sum(1 for r in rejections if r.stage in _INPUT_STEPS)
     statuses = _source_status(run_dir)
     failed_sources = {name: s["reason"] for name, s in statuses.items() if not s["ok"]}
     summary: dict[str, Any] = {
@@ -624,14 +683,19 @@ def report(run_dir: Path, settings: Settings | None = None, run_id: str | None =
         "index": index_info["index"],
         "sources": {name: "failed" if not s["ok"] else "ok" for name, s in statuses.items()},
         "failed_sources": failed_sources,
-        "rejections": [r.model_dump() for r in rejections],
+        "rejection_reasons": [
+            {"stage": stage, "outcome": outcome, "reason": reason, "count": count}
+            for (stage, outcome, reason), count in reasons.most_common(REPORT_REASONS)
+        ],
+        "rejections_listed": len(sample),
+        "rejections": sample,
     }
     accounted = summary["indexed"] + summary["duplicates"] + summary["quarantined"] + summary["skipped"]
     summary["reconciled"] = accounted == summary["inputs"]
-    (run_dir / "report.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    _write_json(run_dir / "report.json", summary)
     if settings is not None:
-        _record_in_ledger(run_dir, summary, rejections, statuses, settings, run_id or run_dir.name)
-        _record_dead_letters(run_dir, rejections, settings, run_id or run_dir.name)
+        _record_in_ledger(run_dir, summary, by_stage, statuses, settings, run_id or run_dir.name)
+        _record_dead_letters(run_dir, settings, run_id or run_dir.name)
     if not summary["reconciled"]:
         raise ReconciliationError(
             f"run {run_dir.name}: {summary['inputs']} inputs but {accounted} accounted for "
@@ -644,7 +708,7 @@ def report(run_dir: Path, settings: Settings | None = None, run_id: str | None =
     return summary
 
 
-def _record_dead_letters(run_dir: Path, rejections: list[Rejection], settings: Settings, run_id: str) -> None:
+def _record_dead_letters(run_dir: Path, settings: Settings, run_id: str) -> None:
     from pipeline import deadletter
 
     raws = {
@@ -654,7 +718,7 @@ def _record_dead_letters(run_dir: Path, rejections: list[Rejection], settings: S
     }
     client = index.connect(settings)
     try:
-        deadletter.record(client, settings.dead_letter_index, rejections, raws, run_id)
+        deadletter.record(client, settings.dead_letter_index, _rejections(run_dir), raws, run_id)
     finally:
         client.close()
 
@@ -662,7 +726,7 @@ def _record_dead_letters(run_dir: Path, rejections: list[Rejection], settings: S
 def _record_in_ledger(
     run_dir: Path,
     summary: dict[str, Any],
-    rejections: list[Rejection],
+    by_stage: dict[str, dict[str, int]],
     statuses: dict[str, dict[str, Any]],
     settings: Settings,
     run_id: str,
@@ -673,10 +737,6 @@ def _record_in_ledger(
     step_seconds: Counter[str] = Counter()
     for timing in timings:
         step_seconds[timing["step"]] += timing["seconds"]
-    by_stage: dict[str, dict[str, int]] = {}
-    for rejection in rejections:
-        stage = by_stage.setdefault(rejection.stage, {})
-        stage[rejection.outcome] = stage.get(rejection.outcome, 0) + 1
     finished = datetime.now(UTC)
     started = min((datetime.fromisoformat(t["started_at"]) for t in timings), default=finished)
     entry = {

@@ -13,12 +13,15 @@ Every input yields exactly one RawArticle or one Rejection, so runs can account 
 
 from __future__ import annotations
 
+import io
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from pydantic import ValidationError
 from w3lib.encoding import read_bom
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -38,15 +41,19 @@ Item = RawArticle | Rejection
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
-    """(file, source label) for every file under the given paths; the label is the top path's name."""
+    """(file, source label) for every file under the given paths, each file once however many of
+    the paths reach it (``in`` and ``in/sub``); the label is the top path's name."""
+    seen: set[Path] = set()
     for top in paths:
         label = top.resolve().name or str(top)
-        if top.is_dir():
-            for path in sorted(p for p in top.rglob("*") if p.is_file()):
-                if not any(part.startswith(".") for part in path.relative_to(top).parts):
-                    yield path, label
-        else:
-            yield top, label
+        found = sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
+        for path in found:
+            if top.is_dir() and any(part.startswith(".") for part in path.relative_to(top).parts):
+                continue
+            real = path.resolve()
+            if real not in seen:
+                seen.add(real)
+                yield path, label
 
 
 def read_inputs(
@@ -119,24 +126,40 @@ def _text_article(input_id: str, source: str, text: str) -> Item:
 
 
 def _read_jsonl(path: Path, source: str) -> Iterator[Item]:
-    """Line by line, so a corpus file of any size is read in constant memory."""
+    """Line by line, each line read with a bound, so a file of any size (or one endless line) is
+    read in constant memory."""
     found = False
-    with path.open("rb") as handle:
-        for line_no, raw_line in enumerate(handle, start=1):
-            for item in _jsonl_line(f"{path}:{line_no}", raw_line, source, first=line_no == 1):
-                found = True
-                yield item
+    for line_no, raw_line, length in _bounded_lines(path, MAX_FILE_BYTES):
+        input_id = f"{path}:{line_no}"
+        if length > MAX_FILE_BYTES:
+            found = True
+            yield _reject(input_id, "quarantined", f"JSON line too large ({length} bytes > {MAX_FILE_BYTES})")
+            continue
+        for item in _jsonl_line(input_id, raw_line, source, first=line_no == 1):
+            found = True
+            yield item
     if not found:  # the file is an input too: it is accounted for even when it holds no record
         yield _reject(str(path), "quarantined", "JSON lines file has only blank lines")
 
 
+def _bounded_lines(path: Path, limit: int) -> Iterator[tuple[int, bytes, int]]:
+    """(line number, line, its length) for each line; a line over ``limit`` bytes comes back empty
+    with its full length, having been skipped in chunks rather than held."""
+    with path.open("rb") as handle:
+        line_no = 0
+        while raw_line := handle.readline(limit + 1):
+            line_no += 1
+            length = len(raw_line)
+            if length > limit and not raw_line.endswith(b"\n"):
+                while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    length += len(rest)
+                length += len(rest)
+                raw_line = b""
+            yield line_no, raw_line, length
+
+
 def _jsonl_line(input_id: str, raw_line: bytes, source: str, first: bool) -> Iterator[Item]:
     if not raw_line.strip():
-        return
-    if len(raw_line) > MAX_FILE_BYTES:
-        yield _reject(
-            input_id, "quarantined", f"JSON line too large ({len(raw_line)} bytes > {MAX_FILE_BYTES})"
-        )
         return
     try:
         line = raw_line.decode("utf-8-sig" if first else "utf-8")
@@ -154,33 +177,140 @@ def _jsonl_line(input_id: str, raw_line: bytes, source: str, first: bool) -> Ite
     yield _jsonl_article(input_id, source, record)
 
 
+_JSONL_TEXT_FIELDS = ("url", "title", "language", "source")
+
+
 def _jsonl_article(input_id: str, source: str, record: dict[str, Any]) -> Item:
     html, text = record.get("html"), record.get("text")
     if not (isinstance(html, str) and html.strip()) and not (isinstance(text, str) and text.strip()):
         return _reject(input_id, "quarantined", "JSON record has neither 'text' nor 'html'")
+    for name in _JSONL_TEXT_FIELDS:
+        value = record.get(name)
+        if value is not None and not isinstance(value, str):
+            return _reject(input_id, "quarantined", f"'{name}' must be text, not {type(value).__name__}")
     try:
         published = _parse_datetime(record.get("published_at"))
-    except ValueError as err:
+    except (ValueError, OverflowError, OSError) as err:
         return _reject(input_id, "quarantined", f"bad published_at: {err}")
     title = record.get("title")
-    return RawArticle(
-        input_id=input_id,
-        source=str(record.get("source") or source),
-        format="html" if isinstance(html, str) and html.strip() else "text",
-        content=html if isinstance(html, str) and html.strip() else str(text),
-        url=record.get("url") or None,
-        title=title.strip() if isinstance(title, str) and title.strip() else None,
-        published_at=published,
-        language=record.get("language") or None,
-    )
+    try:
+        return RawArticle(
+            input_id=input_id,
+            source=str(record.get("source") or source),
+            format="html" if isinstance(html, str) and html.strip() else "text",
+            content=html if isinstance(html, str) and html.strip() else str(text),
+            url=record.get("url") or None,
+            title=title.strip() if isinstance(title, str) and title.strip() else None,
+            published_at=published,
+            language=record.get("language") or None,
+        )
+    except ValidationError as err:  # whatever the checks above did not foresee stays this line's
+        return _reject(input_id, "quarantined", f"bad record: {err.errors()[0]['msg']}")
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
+
+
+class _WarcTooLarge(Exception):
+    """A line of the inflated archive runs beyond the cap without a line break."""
+
+
+class _InflatedWarc(io.RawIOBase):
+    """A WARC file's bytes as warcio should read them, with bounds warcio lacks (its ``readline``
+    has none: a small gzip member of zeros would be inflated whole into memory).
+
+    A ``.warc.gz`` is inflated here, one gzip member at a time (the standard compresses each record
+    on its own), and a member is handed on only once it is whole and at most ``cap`` bytes: a larger
+    one is inflated to its end in bounded chunks, thrown away, and counted in ``oversized``. In the
+    bytes handed on, a run of over ``cap`` bytes without a line break raises ``_WarcTooLarge``.
+    """
+
+    def __init__(self, handle: BinaryIO, cap: int) -> None:
+        super().__init__()
+        self._handle, self._cap = handle, cap
+        self._gzip = handle.peek(2)[:2] == GZIP_MAGIC if hasattr(handle, "peek") else False
+        self._buffer, self._pos = b"", 0
+        self._pending = b""  # compressed bytes after the last whole member
+        self._since_newline = 0
+        self.members = 0
+        self.oversized: list[tuple[int, int]] = []  # (member number, inflated bytes at least)
+        self.damaged: str | None = None  # why the compressed stream ended early, if it did
+        self.emitted = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        while self._pos >= len(self._buffer):
+            if not self._refill():
+                return 0
+        size = min(len(target), len(self._buffer) - self._pos)
+        piece = self._buffer[self._pos : self._pos + size]
+        target[:size] = piece
+        self._pos += size
+        self.emitted += size
+        last_break = piece.rfind(b"\n")
+        self._since_newline = size - last_break - 1 if last_break >= 0 else self._since_newline + size
+        if self._since_newline > self._cap:
+            raise _WarcTooLarge(f"a line of over {self._cap} bytes")
+        return size
+
+    def _refill(self) -> bool:
+        self._buffer, self._pos = b"", 0
+        if not self._gzip:
+            self._buffer = self._handle.read(_CHUNK)
+            return bool(self._buffer)
+        while not self._buffer:
+            data = self._pending or self._handle.read(_CHUNK)
+            self._pending = b""
+            if not data or self.damaged:
+                return False
+            if not data.startswith(GZIP_MAGIC[: len(data)]):
+                self.damaged = f"{len(data)}+ bytes that are not a gzip member"
+                return False
+            self._buffer = self._inflate_member(data)
+        return True
+
+    def _inflate_member(self, data: bytes) -> bytes:
+        self.members += 1
+        inflater = zlib.decompressobj(wbits=31)
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                piece = inflater.decompress(data, _CHUNK)
+                size += len(piece)
+                if size <= self._cap:
+                    pieces.append(piece)
+                elif pieces:
+                    pieces = []  # too large: inflate on to the member's end, keeping nothing
+                if inflater.eof:
+                    self._pending = inflater.unused_data
+                    break
+                data = inflater.unconsumed_tail or self._handle.read(_CHUNK)
+                if not data:
+                    self.damaged = f"gzip member {self.members} cut short"
+                    return b""
+        except zlib.error as err:
+            self.damaged = f"gzip member {self.members} unreadable ({err})"
+            return b""
+        if size > self._cap:
+            self.oversized.append((self.members, size))
+            return b""
+        return b"".join(pieces)
 
 
 def read_warc(path: Path, source: str, max_record_bytes: int = MAX_FILE_BYTES) -> Iterator[Item]:
-    """Each response record of a WARC file: HTML -> RawArticle (URL from WARC-Target-URI)."""
-    size = path.stat().st_size
-    with path.open("rb") as handle:
+    """Each response record of a WARC file: HTML -> RawArticle (URL from WARC-Target-URI).
+
+    Bounded (see ``_InflatedWarc``): a gzip member inflating beyond the record cap (plus 1 MiB of
+    headers) is quarantined on its own; a line without end quarantines the rest of the file."""
+    cap = max_record_bytes + (1 << 20)
+    with path.open("rb") as handle, io.BufferedReader(_InflatedWarc(handle, cap)) as inflated:
+        stream = inflated.raw
         number = 0
-        archive = ArchiveIterator(handle)
+        archive = ArchiveIterator(inflated)
         try:
             for record in archive:
                 if record.rec_type != "response":
@@ -192,13 +322,30 @@ def read_warc(path: Path, source: str, max_record_bytes: int = MAX_FILE_BYTES) -
         except ArchiveLoadFailed as err:
             yield _reject(f"{path}#{number + 1}", "quarantined", f"unreadable WARC record: {err}")
             return
-        # warcio stops quietly at a truncated gzip member: bytes left over mean lost records.
-        end = (archive.get_record_offset() or 0) + (archive.get_record_length() or 0)
-        if end < size:
+        except _WarcTooLarge as err:
             yield _reject(
                 f"{path}#{number + 1}",
                 "quarantined",
-                f"truncated or corrupt WARC: {size - end} bytes after response record {number} unreadable",
+                f"WARC data after response record {number} not read: {err} "
+                "(a compression bomb or a corrupt file)",
+            )
+            return
+        for member, size in stream.oversized:
+            yield _reject(
+                f"{path}#gzip-member-{member}",
+                "quarantined",
+                f"gzip member {member} inflates to over {size} bytes (cap {cap}): skipped, not read "
+                "(a compression bomb, or a whole-file gzip instead of one member per record)",
+            )
+        # warcio stops quietly at a damaged stream: what was left unread means lost records. (Its
+        # last record's length leaves out the record's closing CRLF CRLF.)
+        end = (archive.get_record_offset() or 0) + (archive.get_record_length() or 0) + len(b"\r\n\r\n")
+        if stream.damaged or end < stream.emitted:
+            why = stream.damaged or f"{stream.emitted - end} bytes unreadable"
+            yield _reject(
+                f"{path}#{number + 1}",
+                "quarantined",
+                f"truncated or corrupt WARC: {why} after response record {number}",
             )
 
 

@@ -132,10 +132,17 @@ def load_sources(path: Path) -> list[LocalSource | WebSource]:
 
 def local_sources(paths: list[Path]) -> list[LocalSource | WebSource]:
     """The sources a plain list of local paths stands for (``warta ingest PATH...``, DAG ``paths``):
-    one ``files`` source per path, named after it (``seeds/`` -> ``seeds``)."""
+    one ``files`` source per path, named after it (``seeds/`` -> ``seeds``). A path inside another
+    one given (``in/sub`` beside ``in``), or given twice, adds nothing: each file is one input."""
     specs: list[LocalSource | WebSource] = []
     names: set[str] = set()
-    for path in paths:
+    real = [p.resolve() for p in paths]
+    for position, path in enumerate(paths):
+        if any(
+            (other == real[position] and earlier < position) or other in real[position].parents
+            for earlier, other in enumerate(real)
+        ):
+            continue
         base = re.sub(r"[^a-z0-9_.-]+", "-", (path.resolve().name or "files").lower()).strip("-.") or "files"
         name, number = base[:56], 1
         while name in names:

@@ -147,3 +147,34 @@ def test_an_article_split_over_containers_is_read_whole() -> None:
     assert isinstance(article, Article)
     precision, recall = page_precision_recall(article.body, gold["articleBody"])
     assert recall > 0.95 and precision > 0.95, (precision, recall)
+
+
+def test_the_pages_canonical_link_decides_its_id() -> None:
+    """The AMP edition fetched with a tracking parameter and the plain page are one article; a
+    canonical link to the site's front page or to another site is no witness."""
+    text = " ".join(["Harga minyak dunia naik tajam setelah pertemuan para produsen di Wina."] * 6)
+
+    def page(canonical: str) -> str:
+        return (
+            f"<html><head><title>Harga minyak naik</title><link rel='canonical' href='{canonical}'>"
+            f"</head><body><article><h1>Harga minyak naik</h1><p>{text}</p></article></body></html>"
+        )
+
+    def cleaned(url: str, canonical: str) -> Article:
+        article = clean(_raw(page(canonical), fmt="html", url=url))
+        assert isinstance(article, Article)
+        return article
+
+    plain = cleaned(
+        "https://news.example.id/ekonomi/harga-minyak", "https://news.example.id/ekonomi/harga-minyak"
+    )
+    amp = cleaned("https://amp.news.example.id/amp/harga-minyak?utm_source=x", plain.url or "")
+    assert amp.id == plain.id and amp.url == "https://news.example.id/ekonomi/harga-minyak"
+    front = cleaned("https://news.example.id/ekonomi/lain", "https://news.example.id/")
+    assert front.id != plain.id and front.url == "https://news.example.id/ekonomi/lain"
+    elsewhere = cleaned("https://news.example.id/ekonomi/salinan", "https://other.example.org/a")
+    assert elsewhere.url == "https://news.example.id/ekonomi/salinan"
+    query = cleaned(
+        "https://news.example.id/read.php?newsid=101", "https://news.example.id/read.php?newsid=101"
+    )
+    assert query.url == "https://news.example.id/read.php?newsid=101"  # the stored URL keeps its query

@@ -3,10 +3,12 @@ conditional GET, caps; and WARC archives built here with warcio."""
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from webserver import NewsSite, write_warc
@@ -165,3 +167,60 @@ def test_hostile_responses_fail_with_a_reason_in_bounded_time(site: NewsSite) ->
     assert header.outcome == "failed" and "Receive buffer too long" in header.reason  # header block refused
     assert (bomb.outcome, bomb.reason) == ("failed", "response too large: over 1000000 bytes")
     assert time.monotonic() - started < 10
+
+
+def test_one_broken_page_fails_alone_and_the_batch_goes_on(site: NewsSite, tmp_path: Path) -> None:
+    """A body that is not the gzip it claims, and a redirect to a port out of range, each become
+    that URL's quarantine record; the good pages of the same batch are written."""
+    from pipeline.run import step_fetch
+    from pipeline.staging import read_jsonl, write_jsonl
+
+    paths = ["/news/kabarislamia-kaum", "/not-gzip", "/news/sciencealert-europa", "/to-bad-port"]
+    candidates = [
+        Candidate(url=f"{site.base}{p}", key=f"{site.base}{p}", source="site", via="test") for p in paths
+    ]
+    (tmp_path / "fetch").mkdir()
+    write_jsonl(tmp_path / "fetch" / "00000.jsonl", candidates)
+    batches = step_fetch(tmp_path, "00000", loopback())
+    fetched = [a.input_id for b in batches for a in read_jsonl(tmp_path / "raw" / f"{b}.jsonl", RawArticle)]
+    assert sorted(fetched) == sorted(f"{site.base}{p}" for p in paths if p.startswith("/news/"))
+    rejected = {r.input_id: r for r in read_jsonl(tmp_path / "rejected" / "fetch.00000.jsonl", Rejection)}
+    assert set(rejected) == {f"{site.base}/not-gzip", f"{site.base}/to-bad-port"}
+    assert all(r.outcome == "quarantined" for r in rejected.values())
+    assert "DecodingError" in rejected[f"{site.base}/not-gzip"].reason
+    assert "bad port" in rejected[f"{site.base}/to-bad-port"].reason
+    with Fetcher(loopback()) as fetcher, pytest.raises(SourceFailed, match="DecodingError"):
+        list(discover(WebSource(name="s", kind="feed", url=f"{site.base}/not-gzip"), fetcher))
+
+
+def test_dns_rebinding_cannot_reach_a_refused_address(
+    site: NewsSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name that resolves to an allowed address when checked and to a refused one afterwards
+    (a rebinding DNS server, played by the resolver): no request reaches the refused server."""
+    port = int(site.base.rsplit(":", 1)[1])
+    # Like a rebinding server whose short TTL runs out: the allowed address for the first
+    # answers (the checks), then the refused one.
+    answers = iter(["127.0.0.2"] * 2 + ["127.0.0.1"] * 50)
+    real_getaddrinfo = socket.getaddrinfo
+
+    def rebinding(host: str, *args: Any, **kwargs: Any) -> Any:
+        return real_getaddrinfo(next(answers) if host == "news.rebind.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    settings = loopback(fetch_allow_networks=["127.0.0.2/32"], fetch_max_attempts=1)
+    with Fetcher(settings) as fetcher:
+        result = fetcher.fetch_page(f"http://news.rebind.test:{port}/admin?delete=all")
+    assert result.outcome in ("failed", "skipped")
+    assert site.hits == []  # neither robots.txt nor the page reached 127.0.0.1
+
+
+def test_a_url_list_keeps_pages_that_differ_only_in_their_query() -> None:
+    urls = [f"https://news.example.id/read.php?newsid={n}" for n in (101, 102, 103)]
+    source = WebSource(name="list", kind="urls", urls=[*urls, urls[0] + "&utm_source=rss"])
+    with Fetcher(Settings()) as fetcher:
+        found = list(discover(source, fetcher))
+    assert [c.url for c in found if isinstance(c, Candidate)] == urls
+    assert [(r.outcome, r.input_id) for r in found if isinstance(r, Rejection)] == [
+        ("duplicate", urls[0] + "&utm_source=rss")
+    ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -79,34 +80,83 @@ def test_reindex_swaps_atomically_while_searches_run(
     assert es_client.count(index=index_name)["count"] == total
 
 
-def test_reindex_re_enriches_and_catches_up_with_concurrent_writes(
+def test_reindex_keeps_what_a_concurrent_load_writes(
     seeds_dir: Path, index_name: str, es_client: Elasticsearch, tmp_path: Path
 ) -> None:
+    """A nightly load writes during the copy an article it cleaned before the reindex started (its
+    ingested_at is older than anything in the index): it ends up in the new version, once."""
     articles = _seeded(seeds_dir, index_name, tmp_path)
     late = articles[0].model_copy(
         update={
             "id": "late-arrival",
             "input_id": "late",
             "url": None,
-            "ingested_at": datetime.now(UTC) + timedelta(1),
+            "ingested_at": datetime(2020, 1, 1, tzinfo=UTC),
         }
     )
-    calls: list[int] = []
+    loads: list[index.LoadResult] = []
+    writer = threading.Thread(
+        target=lambda: loads.append(index.bulk_load(es_client, index.write_alias(index_name), [late]))
+    )
 
     def retag(docs: Iterable[TaggedArticle]) -> Iterator[TaggedArticle]:
         for doc in docs:
-            if not calls:  # a nightly load writes while the copy runs
-                index.bulk_load(es_client, index.write_alias(index_name), [late])
-            calls.append(1)
+            if not writer.is_alive() and not loads:
+                writer.start()  # the load starts once the copy is under way
+                time.sleep(0.5)
             yield doc.model_copy(update={"entities": []})  # a "new model" that finds nothing
 
     report = index.reindex(es_client, index_name, transform=retag)
-    assert report.caught_up == 1
+    writer.join(timeout=60)
+    assert [load.indexed for load in loads] == [1]
+    assert report.copied == len(articles)
+    es_client.indices.refresh(index=index_name)
     assert es_client.count(index=index_name)["count"] == len(articles) + 1
-    hits = es_client.search(index=index_name, query={"exists": {"field": "persons"}})["hits"]["total"][
-        "value"
-    ]
-    assert hits == 0  # every document went through the transform (the late one too)
+    assert es_client.count(index=report.new, query={"ids": {"values": ["late-arrival"]}})["count"] == 1
+    copied = es_client.search(
+        index=index_name, query={"bool": {"must_not": {"ids": {"values": ["late-arrival"]}}}}, size=0
+    )
+    assert copied["hits"]["total"]["value"] == len(articles)
+    hits = es_client.count(
+        index=index_name,
+        query={
+            "bool": {
+                "filter": {"exists": {"field": "persons"}},
+                "must_not": {"ids": {"values": ["late-arrival"]}},
+            }
+        },
+    )
+    assert hits["count"] == 0  # every copied document went through the transform
+
+
+def test_an_interrupted_reindex_is_garbage_never_the_previous_version(
+    seeds_dir: Path, index_name: str, es_client: Elasticsearch, tmp_path: Path
+) -> None:
+    """What a reindex killed midway leaves (an unaliased newer version, half full, and the write
+    block on the current one): the next reindex discards it and keeps the real previous version."""
+    articles = _seeded(seeds_dir, index_name, tmp_path)
+    first = index.reindex(es_client, index_name, keep_old=1)  # v1 -> v2, v1 kept
+    es_client.indices.create(index=f"{index_name}-v3")  # the orphan of a killed reindex
+    index.bulk_load(es_client, f"{index_name}-v3", articles[:2])
+    es_client.indices.put_settings(index=first.new, settings={"index": {"blocks": {"write": True}}})
+    report = index.reindex(es_client, index_name, keep_old=1)
+    assert report.discarded == [f"{index_name}-v3"]
+    assert (report.old, report.new) == (f"{index_name}-v2", f"{index_name}-v3")
+    assert index.versions(es_client, index_name) == [f"{index_name}-v2", f"{index_name}-v3"]
+    assert es_client.count(index=index_name)["count"] == len(articles)
+    assert index.bulk_load(es_client, index.write_alias(index_name), articles[:1]).indexed == 1
+
+
+def test_a_load_spanning_the_swap_restores_the_old_versions_refresh(
+    seeds_dir: Path, index_name: str, es_client: Elasticsearch, tmp_path: Path
+) -> None:
+    _seeded(seeds_dir, index_name, tmp_path)
+    old = index.current_index(es_client, index_name)
+    with index.bulk_mode(es_client, index.write_alias(index_name)):
+        report = index.reindex(es_client, index_name, keep_old=1)
+    for version in (old, report.new):
+        settings = es_client.indices.get_settings(index=version, name="index.refresh_interval")
+        assert settings[version]["settings"]["index"]["refresh_interval"] == "1s", version
 
 
 def test_failed_verification_leaves_the_old_version_in_place(

@@ -76,3 +76,35 @@ def test_a_jsonl_file_of_blank_lines_is_accounted_for(tmp_path: Path) -> None:
     _write(tmp_path, "blank.jsonl", b"\n \t\n\n")
     (item,) = list(read_inputs([tmp_path / "blank.jsonl"]))
     assert isinstance(item, Rejection) and item.reason == "JSON lines file has only blank lines"
+
+
+ARTICLE = "Judul berita\n\n" + "Isi berita yang cukup panjang untuk menjadi artikel. " * 8
+
+
+def test_one_file_reached_through_two_named_paths_is_one_input(tmp_path: Path) -> None:
+    from pipeline.run import step_sources
+    from pipeline.settings import Settings
+
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    _write(tmp_path / "in" / "sub", "a.txt", ARTICLE)
+    step_sources(tmp_path / "run", [tmp_path / "in", tmp_path / "in" / "sub"], Settings())
+    counts = [json.loads(p.read_text())["articles"] for p in (tmp_path / "run" / "counts").glob("*.json")]
+    assert sum(counts) == 1
+    assert len(list(read_inputs([tmp_path / "in", tmp_path / "in" / "sub", tmp_path / "in/sub/a.txt"]))) == 1
+
+
+def test_a_source_never_removes_the_batches_of_a_source_whose_name_it_starts(tmp_path: Path) -> None:
+    """`news` and `news-id`: discovering `news` (again, as a retry would) leaves `news-id`'s batches."""
+    from pipeline.run import raw_batches, step_discover, step_plan_sources
+    from pipeline.settings import Settings
+    from pipeline.sources_file import LocalSource
+
+    for name in ("news-id", "news"):
+        (tmp_path / name).mkdir()
+        _write(tmp_path / name, "a.txt", ARTICLE.replace("Judul", f"Judul {name}"))
+    specs: list = [LocalSource(name=n, kind="files", paths=[tmp_path / n]) for n in ("news-id", "news")]
+    run = tmp_path / "run"
+    step_plan_sources(run, specs, None)
+    for name in ("news-id", "news", "news"):
+        step_discover(run, name, Settings())
+    assert raw_batches(run) == ["files-news-00000", "files-news-id-00000"]

@@ -94,5 +94,7 @@ def test_include_and_exclude_patterns() -> None:
 
 def test_local_paths_become_one_named_source_each(tmp_path: Path) -> None:
     (tmp_path / "My Inbox").mkdir()
-    specs = local_sources([PROJECT_ROOT / "seeds", tmp_path / "My Inbox", PROJECT_ROOT / "seeds"])
-    assert [s.name for s in specs] == ["seeds", "my-inbox", "seeds-2"]
+    (tmp_path / "other" / "seeds").mkdir(parents=True)
+    paths = [PROJECT_ROOT / "seeds", tmp_path / "My Inbox", tmp_path / "other" / "seeds"]
+    specs = local_sources([*paths, PROJECT_ROOT / "seeds", PROJECT_ROOT / "seeds" / "SOURCES.md"])
+    assert [s.name for s in specs] == ["seeds", "my-inbox", "seeds-2"]  # given again or inside: nothing new

@@ -255,6 +255,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, b"<p>x</p>", X_Padding="a" * (256 * 1024))
         if path == "/gzip-bomb":  # 64 MiB of zeros behind Content-Encoding: gzip
             return self._send(200, BOMB, Content_Encoding="gzip")
+        if path == "/not-gzip":  # says gzip, is not: the client's decoder fails mid-body
+            return self._send(200, b"<p>plain text, not gzip</p>" * 10, Content_Encoding="gzip")
+        if path == "/to-bad-port":
+            return self._send(302, Location="http://127.0.0.1:99999/x")
         if path == "/report.pdf":
             return self._send(200, b"%PDF-1.4\n%fake but typed\n", "application/pdf")
         if path == "/latin":
