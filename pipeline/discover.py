@@ -54,13 +54,13 @@ def discover(source: WebSource, fetcher: Fetcher) -> Iterator[Candidate | Reject
             continue
         url, date, via = item
         input_id = url
+        if not url.startswith(("http://", "https://")):
+            yield _reject(input_id, "quarantined", "not an http(s) URL")
+            continue
         try:
             key = canonical_url(url)
         except ValueError as err:
             yield _reject(input_id, "quarantined", f"unusable URL ({err})")
-            continue
-        if not url.startswith(("http://", "https://")):
-            yield _reject(input_id, "quarantined", "not an http(s) URL")
             continue
         unwanted = source.wants(url)
         if unwanted:
