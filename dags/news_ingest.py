@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from pipeline.settings import Settings, get_settings
 
@@ -83,13 +84,13 @@ def _run_dir() -> str:
         "sources_file": Param(
             None,
             type=["null", "string"],
-            description="Sources file (TOML/YAML); null means WARTA_SOURCES_FILE.",
+            description="Sources file (TOML/YAML) inside WARTA_INPUT_ROOTS; null means WARTA_SOURCES_FILE.",
         ),
         "paths": Param(
             [],
             type="array",
             items={"type": "string"},
-            description="Local files or folders to ingest instead of the sources file.",
+            description="Local files or folders (inside WARTA_INPUT_ROOTS) to ingest, not the sources file.",
         ),
         "index": Param(None, type=["null", "string"], description="Target index; null means WARTA_INDEX."),
     },
@@ -102,17 +103,23 @@ def news_ingest() -> None:
 
         from pipeline.records import Interval
         from pipeline.run import step_plan_sources
-        from pipeline.settings import PROJECT_ROOT
-        from pipeline.sources_file import load_sources, local_sources
+        from pipeline.settings import PROJECT_ROOT, dag_input_roots
+        from pipeline.sources_file import SourcesFileError
+        from pipeline.trust import OutsideRoots, dag_sources
 
         settings = _settings()
         context = get_current_context()
         params = context["params"]
         given = [Path(p) if Path(p).is_absolute() else PROJECT_ROOT / p for p in params.get("paths") or []]
-        if given:
-            specs = local_sources(given)
-        else:
-            specs = load_sources(Path(params.get("sources_file") or settings.sources_file))
+        chosen = params.get("sources_file")
+        # Whoever triggers a run reads only what the operator allowed (WARTA_INPUT_ROOTS). A path
+        # outside it, or a sources file that cannot be used, fails at once: retrying cannot help.
+        try:
+            specs = dag_sources(
+                Path(chosen) if chosen else None, given, settings.sources_file, dag_input_roots(settings)
+            )
+        except (OutsideRoots, SourcesFileError) as err:
+            raise AirflowFailException(str(err)) from err
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
         interval = Interval(start=start, end=end) if start and end and end > start else None
         names = step_plan_sources(Path(_run_dir()), specs, interval)
@@ -186,10 +193,15 @@ def news_ingest() -> None:
         """Reconcile and return the counts (not the rejection list) as this run's summary."""
         from pathlib import Path
 
+        from pipeline.run import ReconciliationError, SourcesFailedError
         from pipeline.run import report as reconcile
 
         run_id = str(get_current_context()["run_id"])
-        summary = reconcile(Path(folder), _settings(), f"news_ingest/{run_id}")
+        try:
+            summary = reconcile(Path(folder), _settings(), f"news_ingest/{run_id}")
+        except (ReconciliationError, SourcesFailedError) as err:
+            # The report and dead letters are written; a retry would only write them again.
+            raise AirflowFailException(str(err)) from err
         return {k: v for k, v in summary.items() if k != "rejections"} | {"folder": folder}
 
     # At parse time a TaskFlow call takes the upstream task's XComArg where the function takes

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from pipeline.settings import PROJECT_ROOT, get_settings
+from pipeline.settings import PROJECT_ROOT, SettingsError, get_settings
 
 if TYPE_CHECKING:
     from pipeline.deadletter import DeadLetter
@@ -40,6 +40,16 @@ app.add_typer(deadletter_app, name="deadletter")
 
 console = Console(stderr=True)
 DEFAULT_NER_DATA = PROJECT_ROOT.parent / "shared" / "data" / "ner"
+
+
+@app.callback()
+def _settings_in_bounds() -> None:
+    """Every command starts by checking the WARTA_* settings: one clear line, exit 2, if one is off."""
+    try:
+        get_settings()
+    except SettingsError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from err
 
 
 @app.command()

@@ -16,17 +16,21 @@ download) keep only their reference and are replayed by reading the file or fetc
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, Literal
 
 from elasticsearch import Elasticsearch
-from elasticsearch.helpers import bulk
+from elasticsearch.helpers import streaming_bulk
 from pydantic import BaseModel
 
 from pipeline.records import RawArticle, Rejection
 
+CONFLICT_ATTEMPTS = 20  # guarded writes re-read and re-tried this often when another writer won
 MAX_KEPT_CHARS = 5_000_000  # larger raw inputs keep their reference only (re-read to replay)
 Status = Literal["open", "resolved"]
 
@@ -102,50 +106,114 @@ def record(
 def _record_chunk(
     client: Elasticsearch, index: str, rejections: list[Rejection], raws: dict[str, RawArticle], run_id: str
 ) -> int:
-    earlier = _get(client, index, [r.input_id for r in rejections])
-    now = datetime.now(UTC)
-
-    def actions() -> Iterator[dict[str, Any]]:
-        for rejection in rejections:
+    """Each letter read, then written only if nobody wrote it in between (``if_seq_no`` /
+    ``if_primary_term``; a new one with ``create``): a replay racing a nightly run cannot lose an
+    update. Letters that lost the race are read and written again."""
+    pending = list({r.input_id: r for r in rejections}.values())  # one letter per input
+    written = 0
+    for _attempt in range(CONFLICT_ATTEMPTS):
+        earlier = _get(client, index, [r.input_id for r in pending])
+        now = datetime.now(UTC)
+        actions = []
+        for rejection in pending:
             before = earlier.get(rejection.input_id)
-            raw = raws.get(rejection.input_id)
-            kept = raw is not None and len(raw.content) <= MAX_KEPT_CHARS
-            letter = DeadLetter(
-                input_id=rejection.input_id,
-                source=raw.source if raw else (before.source if before else None),
-                stage=rejection.stage,
-                reason=rejection.reason,
-                attempts=before.attempts + 1 if before else 1,
-                run_id=run_id,
-                first_quarantined_at=before.first_quarantined_at if before else now,
-                quarantined_at=now,
-                raw_kept=kept or bool(before and before.raw_kept),
-                raw=raw if kept else (before.raw if before else None),
+            letter = _letter(
+                rejection, before.letter if before else None, raws.get(rejection.input_id), run_id, now
             )
-            yield {"_index": index, "_id": letter.id, "_source": letter.model_dump(mode="json")}
+            actions.append(
+                _guarded(
+                    {"_index": index, "_id": letter.id, "_source": letter.model_dump(mode="json")}, before
+                )
+            )
+        done, conflicts = _bulk_guarded(client, actions)
+        written += done
+        pending = [r for r in pending if letter_id(r.input_id) in conflicts]
+        if not pending:
+            return written
+        _back_off()
+    raise RuntimeError(f"dead letters in {index} kept changing under this run: {len(pending)} not recorded")
 
-    written, _ = bulk(client, actions(), refresh="wait_for")
-    return written
+
+def _letter(
+    rejection: Rejection, before: DeadLetter | None, raw: RawArticle | None, run_id: str, now: datetime
+) -> DeadLetter:
+    kept = raw is not None and len(raw.content) <= MAX_KEPT_CHARS
+    # One attempt per run: a retried report task writes the same letter again, not a new attempt.
+    again = before is not None and before.run_id == run_id
+    return DeadLetter(
+        input_id=rejection.input_id,
+        source=(raw.source if raw else None) or rejection.source or (before.source if before else None),
+        stage=rejection.stage,
+        reason=rejection.reason,
+        attempts=(before.attempts if again else before.attempts + 1) if before else 1,
+        run_id=run_id,
+        first_quarantined_at=before.first_quarantined_at if before else now,
+        quarantined_at=now,
+        raw_kept=kept or bool(before and before.raw_kept),
+        raw=raw if kept else (before.raw if before else None),
+    )
+
+
+def _back_off() -> None:
+    """A short random pause after losing a race, so the writers do not collide again in step."""
+    time.sleep(random.uniform(0.01, 0.1))
+
+
+def _guarded(action: dict[str, Any], before: _Stored | None) -> dict[str, Any]:
+    if before is None:
+        return {**action, "_op_type": "create"}
+    return {**action, "if_seq_no": before.seq_no, "if_primary_term": before.primary_term}
+
+
+def _bulk_guarded(client: Elasticsearch, actions: list[dict[str, Any]]) -> tuple[int, set[str]]:
+    """(written, ids that conflicted: someone else wrote them since they were read)."""
+    written, conflicts = 0, set()
+    for ok, item in streaming_bulk(client, actions, raise_on_error=False, refresh="wait_for"):
+        info = next(iter(item.values()))
+        if ok:
+            written += 1
+        elif info.get("status") == 409:
+            conflicts.add(str(info.get("_id")))
+        else:
+            raise RuntimeError(f"dead letter {info.get('_id')} not written: {info.get('error')}")
+    return written, conflicts
 
 
 def resolve(client: Elasticsearch, index: str, outcomes: dict[str, str]) -> int:
-    """Mark open dead letters resolved: {input_id: "indexed" | "duplicate" | "skipped"}."""
-    letters = _get(client, index, list(outcomes))
-    now = datetime.now(UTC)
-    actions = [
-        {
-            "_op_type": "update",
-            "_index": index,
-            "_id": letter.id,
-            "doc": {"status": "resolved", "resolved_at": now.isoformat(), "resolution": outcomes[input_id]},
-        }
-        for input_id, letter in letters.items()
-        if letter.status == "open"
-    ]
-    if not actions:
-        return 0
-    written, _ = bulk(client, actions, refresh="wait_for")
-    return written
+    """Mark open dead letters resolved: {input_id: "indexed" | "duplicate"}; guarded like record."""
+    pending = list(outcomes)
+    written = 0
+    for _attempt in range(CONFLICT_ATTEMPTS):
+        letters = _get(client, index, pending)
+        now = datetime.now(UTC)
+        actions = [
+            _guarded(
+                {
+                    "_op_type": "update",
+                    "_index": index,
+                    "_id": stored.letter.id,
+                    "doc": {
+                        "status": "resolved",
+                        "resolved_at": now.isoformat(),
+                        "resolution": outcomes[input_id],
+                    },
+                },
+                stored,
+            )
+            for input_id, stored in letters.items()
+            if stored.letter.status == "open"
+        ]
+        if not actions:
+            return written
+        done, conflicts = _bulk_guarded(client, actions)
+        written += done
+        pending = [i for i in pending if letter_id(i) in conflicts]
+        if not pending:
+            return written
+        _back_off()
+    raise RuntimeError(
+        f"dead letters in {index} kept changing under this replay: {len(pending)} not resolved"
+    )
 
 
 def search(
@@ -177,15 +245,24 @@ def search(
     return [DeadLetter.model_validate(hit["_source"]) for hit in response["hits"]["hits"]]
 
 
-def _get(client: Elasticsearch, index: str, input_ids: list[str]) -> dict[str, DeadLetter]:
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A letter as read, with the version it was read at (for a guarded write)."""
+
+    letter: DeadLetter
+    seq_no: int
+    primary_term: int
+
+
+def _get(client: Elasticsearch, index: str, input_ids: list[str]) -> dict[str, _Stored]:
     if not input_ids or not client.indices.exists(index=index):
         return {}
-    found: dict[str, DeadLetter] = {}
+    found: dict[str, _Stored] = {}
     for start in range(0, len(input_ids), 1000):
         chunk = input_ids[start : start + 1000]
         response = client.mget(index=index, ids=[letter_id(i) for i in chunk])
         for doc in response["docs"]:
             if doc.get("found"):
                 letter = DeadLetter.model_validate(doc["_source"])
-                found[letter.input_id] = letter
+                found[letter.input_id] = _Stored(letter, doc["_seq_no"], doc["_primary_term"])
     return found

@@ -12,6 +12,7 @@ patterns, repeated, malformed); a source that cannot be read at all raises ``Sou
 from __future__ import annotations
 
 import calendar
+import io
 import logging
 import zlib
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import feedparser
 from usp.objects.sitemap import AbstractIndexSitemap, InvalidSitemap
 from usp.tree import sitemap_from_str
 
+from pipeline import trust
 from pipeline.dedup import canonical_url
 from pipeline.fetch import Fetcher, FetchResult
 from pipeline.records import Candidate, Rejection
@@ -48,26 +50,28 @@ def discover(source: WebSource, fetcher: Fetcher) -> Iterator[Candidate | Reject
         assert source.url
         found = _from_sitemap(source.url, fetcher, source, depth=0, visited=set())
     seen: dict[str, str] = {}
-    for item in found:
+    for item in _with_source(found, source.name):
         if isinstance(item, Rejection):
             yield item
             continue
         url, date, via = item
         input_id = url
         if not url.startswith(("http://", "https://")):
-            yield _reject(input_id, "quarantined", "not an http(s) URL")
+            yield _reject(input_id, "quarantined", "not an http(s) URL", source.name)
             continue
         try:
             key = canonical_url(url)
         except ValueError as err:
-            yield _reject(input_id, "quarantined", f"unusable URL ({err})")
+            yield _reject(input_id, "quarantined", f"unusable URL ({err})", source.name)
             continue
         unwanted = source.wants(url)
         if unwanted:
-            yield _reject(input_id, "skipped", unwanted)
+            yield _reject(input_id, "skipped", unwanted, source.name)
             continue
         if key in seen:
-            yield _reject(input_id, "duplicate", f"listed again by the source (first as {seen[key]})")
+            yield _reject(
+                input_id, "duplicate", f"listed again by the source (first as {seen[key]})", source.name
+            )
             continue
         seen[key] = url
         yield Candidate(
@@ -85,12 +89,21 @@ def discover(source: WebSource, fetcher: Fetcher) -> Iterator[Candidate | Reject
 Found = tuple[str, datetime | None, str] | Rejection  # (url, date, via)
 
 
+def _with_source(found: Iterator[Found], name: str) -> Iterator[Found]:
+    for item in found:
+        yield item.model_copy(update={"source": name}) if isinstance(item, Rejection) else item
+
+
 def _from_url_list(source: WebSource) -> Iterator[Found]:
     yield from ((url.strip(), None, "urls") for url in source.urls)
     if source.urls_file is not None:
         if not source.urls_file.is_file():
             raise SourceFailed(f"urls_file not found: {source.urls_file}")
-        with source.urls_file.open(encoding="utf-8") as handle:
+        try:
+            opened = trust.open_input(source.urls_file, trust.real(source.urls_file))
+        except trust.Refused as refused:
+            raise SourceFailed(f"urls_file {source.urls_file}: {refused.reason}") from refused
+        with io.TextIOWrapper(opened, encoding="utf-8") as handle:
             for line in handle:
                 line = line.strip()
                 if line and not line.startswith("#"):
@@ -165,5 +178,11 @@ def _sitemap_text(data: bytes, cap: int, url: str) -> str:
     return data.decode("utf-8-sig", errors="replace")
 
 
-def _reject(input_id: str, outcome: str, reason: str) -> Rejection:
-    return Rejection(input_id=input_id, stage="discover", outcome=outcome, reason=reason)  # type: ignore[arg-type]
+def _reject(input_id: str, outcome: str, reason: str, source: str | None = None) -> Rejection:
+    return Rejection(
+        input_id=input_id,
+        stage="discover",
+        outcome=outcome,  # type: ignore[arg-type]
+        reason=reason,
+        source=source,
+    )

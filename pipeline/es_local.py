@@ -8,9 +8,11 @@ developer's and the tests') never share state.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -57,11 +59,29 @@ def node_paths(settings: Settings) -> NodePaths:
     return NodePaths(settings.es_home, url.port or 9200)
 
 
-def health(es_url: str, timeout: float = 2.0) -> str | None:
-    """The cluster's health colour, or None when nothing answers at ``es_url``."""
+def health(target: str | Settings, timeout: float = 2.0) -> str | None:
+    """The cluster's health colour; "unauthorized" when a node answers but refuses the credentials
+    (HTTP 401/403); None when nothing answers. Given settings, it sends their credentials (API key
+    or basic auth) and trusts their CA, as the pipeline's client does."""
+    settings = target if isinstance(target, Settings) else Settings(es_url=target)
+    request = urllib.request.Request(f"{settings.es_url.rstrip('/')}/_cluster/health")
+    if settings.es_api_key is not None:
+        request.add_header("Authorization", f"ApiKey {settings.es_api_key.get_secret_value()}")
+    elif settings.es_username and settings.es_password is not None:
+        pair = f"{settings.es_username}:{settings.es_password.get_secret_value()}".encode()
+        request.add_header("Authorization", f"Basic {base64.b64encode(pair).decode()}")
+    context = None
+    if settings.es_url.startswith("https://"):
+        context = ssl.create_default_context(
+            cafile=str(settings.es_ca_certs) if settings.es_ca_certs else None
+        )
+        if not settings.es_verify_certs:
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     try:
-        with urllib.request.urlopen(f"{es_url.rstrip('/')}/_cluster/health", timeout=timeout) as resp:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:
             body = resp.read().decode("utf-8")
+    except urllib.error.HTTPError as err:
+        return "unauthorized" if err.code in (401, 403) else None
     except (urllib.error.URLError, OSError, ValueError):
         return None
     for colour in ("green", "yellow", "red"):
@@ -115,22 +135,35 @@ def _run_maven(mvn: str, cp_file: Path) -> None:
 
 
 def _read_pid(paths: NodePaths) -> int | None:
+    """The pid in this folder's pid file, if that process is alive and proven to be this folder's
+    node: its command line runs the node's main class on this very data folder. A stale file (the
+    pid reused by another process, or a copied project folder naming the original's node) is no
+    proof, so nothing else is ever signalled."""
     try:
         pid = int(paths.pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
+    return pid if _is_our_node(pid, paths) else None
+
+
+def _is_our_node(pid: int, paths: NodePaths) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return pid
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:  # gone, or no /proc to prove who it is: not ours to signal
+        return False
+    args = [a.decode("utf-8", "replace") for a in argv]
+    return MAIN_CLASS in args and str(paths.base) in args
 
 
 def start(settings: Settings) -> bool:
     """Start a node at ``settings.es_url`` unless one answers already; True if this call started it."""
-    if health(settings.es_url):
+    answer = health(settings)
+    if answer == "unauthorized":
+        raise LocalNodeError(
+            f"a node answers at {settings.es_url} but refuses the credentials (HTTP 401/403): set "
+            "WARTA_ES_USERNAME and WARTA_ES_PASSWORD, or WARTA_ES_API_KEY, for it; no node is started"
+        )
+    if answer:
         return False
     url = urlsplit(settings.es_url)
     if url.hostname not in LOCAL_HOSTS:
@@ -166,7 +199,7 @@ def start(settings: Settings) -> bool:
     paths.pid_file.write_text(f"{process.pid}\n")
     deadline = time.monotonic() + settings.es_start_timeout_s
     while time.monotonic() < deadline:
-        if health(settings.es_url) in ("green", "yellow"):
+        if health(settings) in ("green", "yellow"):
             return True
         if process.poll() is not None:
             paths.pid_file.unlink(missing_ok=True)
@@ -185,9 +218,17 @@ def stop(settings: Settings, timeout_s: float = 60.0) -> bool:
     paths = node_paths(settings)
     pid = _read_pid(paths)
     if pid is None:
+        paths.pid_file.unlink(missing_ok=True)  # stale: names no node of this folder
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except PermissionError as err:
+        raise LocalNodeError(
+            f"the node of {paths.base} (pid {pid}) belongs to another user; stop it as that user"
+        ) from err
+    except ProcessLookupError:
         paths.pid_file.unlink(missing_ok=True)
         return False
-    os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if _exited(pid):
@@ -219,7 +260,7 @@ def status(settings: Settings) -> dict[str, object]:
     paths = node_paths(settings)
     return {
         "url": settings.es_url,
-        "health": health(settings.es_url),
+        "health": health(settings),
         "local_pid": _read_pid(paths),
         "data": str(paths.base),
     }

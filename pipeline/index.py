@@ -270,6 +270,8 @@ class LoadResult:
     created: int = 0
     updated: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    loaded_ids: set[str] = field(default_factory=set)  # documents written (created or updated)
+    created_ids: set[str] = field(default_factory=set)
 
     @property
     def indexed(self) -> int:
@@ -294,8 +296,11 @@ def bulk_load(
     max_retries: int = 5,
     retry_budget_s: float = 300.0,
     sleep: Callable[[float], None] = time.sleep,
+    on_created: Callable[[list[str]], None] | None = None,
 ) -> LoadResult:
     """Index articles by id (re-runs overwrite, never duplicate); per-item failures are kept.
+    ``on_created`` hears the ids each chunk created, as soon as the chunk is done (so a caller can
+    keep them across a load that dies halfway).
 
     One bulk request per chunk. Items Elasticsearch answers 429 for are retried by the bulk helper
     (``max_retries``, exponential backoff); items it refuses for good (mapping conflict, too large)
@@ -307,7 +312,7 @@ def bulk_load(
     iterator = iter(articles)
     while chunk := list(islice(iterator, chunk_size)):
         retrying(
-            lambda chunk=chunk: _load_chunk(client, index, chunk, max_retries, result),  # type: ignore[misc]
+            lambda chunk=chunk: _load_chunk(client, index, chunk, max_retries, result, on_created),  # type: ignore[misc]
             retry_budget_s,
             f"the bulk load into {index} ({result.indexed} documents were loaded before)",
             sleep,
@@ -350,7 +355,12 @@ def retrying(
 
 
 def _load_chunk(
-    client: Elasticsearch, index: str, chunk: list[TaggedArticle], max_retries: int, result: LoadResult
+    client: Elasticsearch,
+    index: str,
+    chunk: list[TaggedArticle],
+    max_retries: int,
+    result: LoadResult,
+    on_created: Callable[[list[str]], None] | None = None,
 ) -> None:
     """One chunk, one bulk request (plus the helper's 429 retries); counts go into ``result`` only
     once the request came back, so a retried chunk is never counted twice."""
@@ -375,8 +385,11 @@ def _load_chunk(
         doc_id = str(info.get("_id"))
         if ok and info.get("result") == "created":
             partial.created += 1
+            partial.created_ids.add(doc_id)
+            partial.loaded_ids.add(doc_id)
         elif ok:
             partial.updated += 1
+            partial.loaded_ids.add(doc_id)
         else:
             error = info.get("error", {})
             reason = error.get("reason") if isinstance(error, dict) else str(error)
@@ -395,6 +408,10 @@ def _load_chunk(
     result.created += partial.created
     result.updated += partial.updated
     result.rejected.extend(partial.rejected)
+    result.loaded_ids |= partial.loaded_ids
+    result.created_ids |= partial.created_ids
+    if on_created is not None and partial.created_ids:
+        on_created(sorted(partial.created_ids))
 
 
 def story_lookup(

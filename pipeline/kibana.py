@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -350,6 +351,9 @@ def fields_used(objects: list[dict[str, Any]], data_view: str) -> set[str]:
     return used
 
 
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
 class KibanaError(RuntimeError):
     """Kibana did not come up in time, or refused the import."""
 
@@ -362,13 +366,20 @@ def import_saved_objects(
 ) -> dict[str, Any]:
     """POST the objects to ``/api/saved_objects/_import?overwrite=true``, waiting for Kibana to
     answer (it takes a minute or two after its container starts); returns Kibana's answer."""
+    url = settings.kibana_url.rstrip("/")
+    credentials = settings.kibana_api_key is not None or settings.kibana_password is not None
+    parts = urlsplit(url)
+    if credentials and parts.scheme != "https" and parts.hostname not in _LOOPBACK:
+        raise KibanaError(
+            f"refusing to send Kibana credentials over plain http to {parts.hostname}: anyone on the "
+            "way could read them. Use an https:// WARTA_KIBANA_URL (or a loopback address)"
+        )
     auth: Any = None
     headers = {"kbn-xsrf": "warta"}
     if settings.kibana_api_key is not None:
         headers["Authorization"] = f"ApiKey {settings.kibana_api_key.get_secret_value()}"
     elif settings.kibana_username and settings.kibana_password is not None:
         auth = (settings.kibana_username, settings.kibana_password.get_secret_value())
-    url = settings.kibana_url.rstrip("/")
     deadline = time.monotonic() + wait_s
     last = "no answer yet"
     with httpx.Client(timeout=30.0, auth=auth, headers=headers, trust_env=False) as client:

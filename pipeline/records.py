@@ -104,3 +104,4 @@ class Rejection(BaseModel):
     outcome: Outcome
     reason: str
     article_id: str | None = None
+    source: str | None = None  # the source it came from, where known (a replay uses it)

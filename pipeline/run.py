@@ -67,7 +67,9 @@ _FETCH_OUTPUTS = (
     "tagged/web-*",
     "counts/web-*",
     "rejected/fetch.*",
+    "rejected/process.web-*",
     "timings/fetch.*",
+    "timings/process.web-*",
     "deadletter/process.web-*",
 )
 _RUN_OUTPUTS = (
@@ -191,10 +193,18 @@ def _write_batches(run_dir: Path, prefix: str, articles: Iterable[RawArticle], b
     """raw/<prefix>-NNNNN.jsonl files of ``batch_size`` articles; returns their names."""
     raw_dir = run_dir / "raw"
     raw_dir.mkdir(parents=True, exist_ok=True)
-    # A retried task starts over. Exactly this prefix's numbered batches: source `news` must not
-    # remove `news-id`'s (raw/files-news-id-00000.jsonl).
-    for stale in raw_dir.glob(f"{glob.escape(prefix)}-{_BATCH_NUMBER}.jsonl"):
-        stale.unlink()
+    # A retried or cleared task starts over: its batches go, and with them what later steps made
+    # of them (a cleared run may make fewer batches). Exactly this prefix's numbered batches:
+    # source `news` must not remove `news-id`'s (raw/files-news-id-00000.jsonl).
+    batch = f"{glob.escape(prefix)}-{_BATCH_NUMBER}"
+    for pattern in (
+        f"raw/{batch}.jsonl",
+        f"tagged/{batch}.jsonl",
+        f"rejected/process.{batch}.jsonl",
+        f"deadletter/process.{batch}.jsonl",
+        f"timings/process.{batch}.json",
+    ):
+        _remove(run_dir, pattern)
     names: list[str] = []
     count = 0
     iterator = iter(articles)
@@ -268,6 +278,7 @@ def step_discover(run_dir: Path, name: str, settings: Settings) -> list[str]:
                             stage="discover",
                             outcome="quarantined",
                             reason=f"source {name} failed: {err}",
+                            source=name,
                         )
                     )
                     status.update(ok=False, reason=str(err))
@@ -303,8 +314,9 @@ def _decide(
 
 
 @_timed("plan_fetch")
-def step_plan_fetch(run_dir: Path, settings: Settings) -> list[str]:
-    """Candidates of all sources -> fetch/<NNNNN>.jsonl batches grouped by host; returns their names."""
+def step_plan_fetch(run_dir: Path, settings: Settings, consult_state: bool = True) -> list[str]:
+    """Candidates of all sources -> fetch/<NNNNN>.jsonl batches grouped by host; returns their names.
+    ``consult_state=False`` (a replay) fetches every candidate afresh, whatever was fetched before."""
     from pipeline.fetch_state import FetchStateStore
 
     specs, interval = _plan(run_dir)
@@ -324,7 +336,7 @@ def step_plan_fetch(run_dir: Path, settings: Settings) -> list[str]:
                 continue
             wanted.append(candidate)
     known = {}
-    if wanted:  # local-only runs need no fetch state
+    if wanted and consult_state:  # local-only runs need no fetch state
         client = index.connect(settings)
         try:
             store = FetchStateStore(client, settings.fetch_state_index)
@@ -374,7 +386,13 @@ def _host_key(candidate: Candidate) -> str:
 
 
 def _reject_candidate(candidate: Candidate, stage: str, outcome: str, reason: str) -> Rejection:
-    return Rejection(input_id=candidate.url, stage=stage, outcome=outcome, reason=reason)  # type: ignore[arg-type]
+    return Rejection(
+        input_id=candidate.url,
+        stage=stage,
+        outcome=outcome,  # type: ignore[arg-type]
+        reason=reason,
+        source=candidate.source,
+    )
 
 
 @_timed("fetch", part=0)
@@ -566,28 +584,32 @@ def step_index(
     try:
         concrete = index.ensure_index(client, name)
         lookup = index.story_lookup(client, name, retry_budget_s=settings.bulk_retry_budget_s)
+        sent: set[str] = set()  # input ids handed to the load
+        created_log = _CreatedLog(run_dir / _CREATED_LOG)
         unique = dedup.assign_stories(distinct, lookup=lookup)
         target = index.write_alias(name)
         with index.bulk_mode(client, target):
             result = index.bulk_load(
                 client,
                 target,
-                unique,
+                (_noted(article, sent) for article in unique),
                 chunk_size=settings.bulk_chunk_size,
                 max_retries=settings.bulk_max_retries,
                 retry_budget_s=settings.bulk_retry_budget_s,
+                on_created=created_log.add,
             )
         _write_rejected(run_dir, "dedup", duplicates)
         _write_rejected(run_dir, "index", result.rejected)
         _keep_raw_inputs(run_dir, "index", {r.input_id for r in result.rejected})
-        # Pages whose document Elasticsearch refused are not recorded: the next run fetches them again.
-        refused = {r.input_id for r in result.rejected}
+        # A fetched page is recorded only once its article reached the index (loaded, or a copy of
+        # one that was): a page quarantined on the way, or refused by Elasticsearch, is fetched
+        # again by the next run. Pages that brought no article (304, not HTML) are recorded as such.
+        reached = (sent - {r.input_id for r in result.rejected}) | {d.input_id for d in duplicates}
         pages = [
             page
             for path in sorted((run_dir / "fetched").glob("*.jsonl"))
-            if (run_dir / "fetched").exists()
             for page in read_jsonl(path, PageState)
-            if page.url not in refused
+            if page.outcome != "ok" or page.url in reached
         ]
         specs, interval = _plan(run_dir) if (run_dir / "sources.json").exists() else ({}, None)
         succeeded = [
@@ -607,12 +629,37 @@ def step_index(
             recorded = store.commit(pages, succeeded)
     finally:
         client.close()
-    counts = {"created": result.created, "updated": result.updated, "passed": result.indexed}
+    # A document this run created stays "created" when a retried or cleared load writes it again.
+    created = len(result.loaded_ids & (created_log.ids | result.created_ids))
+    counts = {"created": created, "updated": result.indexed - created, "passed": result.indexed}
     _write_json(
         run_dir / "index.json",
         {"index": name, "concrete_index": concrete, **counts, "fetch_states_recorded": recorded},
     )
     return {**counts, "duplicate": len(duplicates), "quarantined": len(result.rejected)}
+
+
+# The ids of documents this run created, appended chunk by chunk: kept through retries and clears
+# (never removed with the run's outputs), so created/updated stay true however often `load` runs.
+_CREATED_LOG = "created-ids.txt"
+
+
+class _CreatedLog:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.ids = set(path.read_text().split()) if path.exists() else set()
+
+    def add(self, ids: list[str]) -> None:
+        with self.path.open("a") as handle:
+            handle.write("".join(f"{i}\n" for i in ids))
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.ids.update(ids)
+
+
+def _noted(article: TaggedArticle, sent: set[str]) -> TaggedArticle:
+    sent.add(article.input_id)
+    return article
 
 
 def _keep_raw_inputs(run_dir: Path, name: str, input_ids: set[str]) -> None:
@@ -808,9 +855,10 @@ def run_all(
 
 
 def _local_input(input_id: str) -> Path | None:
-    """The file a local input id names: ``path`` or ``path:line`` (JSON lines, WARC records)."""
-    for candidate in (input_id, input_id.rsplit(":", 1)[0]):
-        if candidate and Path(candidate).is_file():
+    """The file a local input id names: ``path``, ``path:line`` (JSON lines) or ``path#N:url``
+    (WARC records); ids are real, absolute paths, so a replay finds them from any folder."""
+    for candidate in (input_id, input_id.rsplit(":", 1)[0], input_id.split("#", 1)[0]):
+        if candidate and os.path.isabs(candidate) and Path(candidate).is_file():
             return Path(candidate)
     return None
 
@@ -825,38 +873,45 @@ def replay(
     """Run dead-lettered inputs through the pipeline again, as one ordinary run with a report.
 
     A letter with its raw article kept is processed from that copy; one without is re-read from
-    its file, or fetched again from its URL. Letters whose input is gone cannot be replayed and
-    are returned under ``not_replayable`` (left open). Afterwards every replayed letter whose
-    input was indexed, found a duplicate or skipped is marked resolved; one quarantined again was
-    already updated by the report (still open, attempts + 1, the new reason).
+    its file (through the same trust check, at the real path it was read from), or fetched again
+    from its URL (unconditionally: the fetch state is not consulted). Each input keeps its
+    letter's source, in the index and in the fetch state. Letters whose input is gone cannot be
+    replayed and are returned under ``not_replayable`` (left open). Afterwards a letter is marked
+    resolved only if its input was indexed or proven a duplicate; one skipped or quarantined again
+    stays open (the report updated a quarantined one: attempts + 1, the new reason).
     """
     from pipeline import deadletter
 
     kept = [letter.raw for letter in letters if letter.raw is not None]
-    files: dict[Path, set[str]] = defaultdict(set)
-    urls: list[str] = []
+    files: dict[str | None, dict[Path, set[str]]] = defaultdict(lambda: defaultdict(set))
+    urls: dict[str, list[str]] = defaultdict(list)
     not_replayable: dict[str, str] = {}
     for letter in letters:
         if letter.raw is not None:
             continue
         path = _local_input(letter.input_id)
         if path is not None:
-            files[path].add(letter.input_id)
+            files[letter.source][path].add(letter.input_id)
         elif letter.input_id.startswith(("http://", "https://")):
-            urls.append(letter.input_id)
+            urls[letter.source or "replay"].append(letter.input_id)
         else:
             not_replayable[letter.input_id] = "raw input not kept, and no such file or URL"
-    web: list[LocalSource | WebSource] = [WebSource(name="replay", kind="urls", urls=urls)] if urls else []
+    web: list[LocalSource | WebSource] = [
+        WebSource(name=name, kind="urls", urls=listed) for name, listed in sorted(urls.items())
+    ]
     step_plan_sources(run_dir, web, None)
     rejected: list[Rejection] = []
-    # Only the dead-lettered inputs of each file: other lines or records of it are not replayed.
-    wanted = {input_id for ids in files.values() for input_id in ids}
-    from_files = (item for item in sources.read_inputs(list(files)) if item.input_id in wanted)
-    _write_batches(run_dir, "replay", [*kept, *_split(from_files, rejected)], settings.batch_size)
+    from_files: list[RawArticle] = []
+    for source, by_path in files.items():
+        # Only the dead-lettered inputs of each file: other lines or records of it are not replayed.
+        wanted = {input_id for ids in by_path.values() for input_id in ids}
+        read = sources.read_inputs(list(by_path), source=source, exact=True)
+        from_files.extend(_split((item for item in read if item.input_id in wanted), rejected))
+    _write_batches(run_dir, "replay", [*kept, *from_files], settings.batch_size)
     _write_rejected(run_dir, "sources.replay", rejected)
     for name in [s.name for s in web]:
         step_discover(run_dir, name, settings)
-    for batch in step_plan_fetch(run_dir, settings):
+    for batch in step_plan_fetch(run_dir, settings, consult_state=False):
         step_fetch(run_dir, batch, settings)
     step_process_all(
         run_dir, raw_batches(run_dir), settings, workers or settings.workers or os.cpu_count() or 1
@@ -875,18 +930,16 @@ def replay(
 
 
 def _replay_outcomes(run_dir: Path, replayed: set[str]) -> dict[str, str]:
-    """{input id: indexed | duplicate | skipped} for the replayed inputs that are not quarantined."""
-    outcome = {
-        r.input_id: r.outcome
-        for path in sorted((run_dir / "rejected").glob("*.jsonl"))
-        for r in read_jsonl(path, Rejection)
-    }
+    """{input id: indexed | duplicate} for the replayed inputs that reached the index (or proved
+    to be a copy of an article that did). Skipped is no success: a letter whose URL is disallowed
+    by robots.txt today, or unchanged, stays open."""
+    outcome = {r.input_id: r.outcome for r in _rejections(run_dir)}
     indexed = {a.input_id for a in _tagged_articles(run_dir)}
     done: dict[str, str] = {}
     for input_id in replayed:
         got = outcome.get(input_id)
-        if got in ("duplicate", "skipped"):
-            done[input_id] = str(got)
+        if got == "duplicate":
+            done[input_id] = "duplicate"
         elif got is None and input_id in indexed:
             done[input_id] = "indexed"
     return done

@@ -8,12 +8,15 @@ supplies the Elasticsearch URL and credentials instead (``with_connection``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Development data beside the clone (../shared/data): training, evaluation and benchmarks only.
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+INDOSUM_ARTICLES = SHARED_DATA / "corpus" / "indosum" / "articles.jsonl"
 
 
 class Settings(BaseSettings):
@@ -24,14 +27,16 @@ class Settings(BaseSettings):
     es_username: str | None = None
     es_password: SecretStr | None = None
     es_api_key: SecretStr | None = None
-    es_timeout_s: float = 30.0
+    es_timeout_s: Annotated[float, Field(gt=0)] = 30.0
     es_ca_certs: Path | None = None  # CA bundle for https:// clusters with a private CA
     es_verify_certs: bool = True
     es_conn_id: str = "warta_elasticsearch"  # Airflow Connection that overrides the es_* settings
     index: str = "warta-articles"  # the read alias; writes go to "<index>-write"
     runs_index: str = "warta-runs"  # the run ledger: one document per run, for Kibana
     dead_letter_index: str = "warta-dead-letter"  # quarantined inputs, to inspect and replay
-    keep_old_indices: int = 1  # versions kept after `warta reindex` swaps to a new one
+    keep_old_indices: Annotated[int, Field(ge=0)] = (
+        1  # versions kept after `warta reindex` swaps to a new one
+    )
 
     # Kibana (saved-objects import)
     kibana_url: str = "http://127.0.0.1:5601"
@@ -42,39 +47,60 @@ class Settings(BaseSettings):
     # Local node started by `warta es start` (Java + Maven, see es/README.md)
     es_home: Path = PROJECT_ROOT / ".warta" / "elasticsearch"
     es_heap: str = "1g"
-    es_start_timeout_s: float = 180.0
+    es_start_timeout_s: Annotated[float, Field(gt=0)] = 180.0
 
     # Pipeline
     staging_dir: Path = PROJECT_ROOT / ".warta" / "staging"
     ner_model: Path = Path(__file__).resolve().parent / "models" / "ner"
-    batch_size: int = 100  # articles per batch (one mapped task / one pool job each)
-    workers: int = 0  # processes for `warta ingest`; 0 = one per CPU core
-    bulk_chunk_size: int = 500
-    bulk_max_retries: int = 5  # per item answered 429
-    bulk_retry_budget_s: float = 300.0  # how long a load waits out an unreachable Elasticsearch
-    min_body_chars: int = 200
-    doc_time_budget_s: float = 30.0  # cleaning one document; over it, the document is quarantined
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = (
+        100  # articles per batch (one mapped task / one pool job each)
+    )
+    workers: Annotated[int, Field(ge=0, le=1024)] = 0  # processes for `warta ingest`; 0 = one per CPU core
+    bulk_chunk_size: Annotated[int, Field(ge=1, le=100_000)] = 500
+    bulk_max_retries: Annotated[int, Field(ge=0)] = 5  # per item answered 429
+    bulk_retry_budget_s: Annotated[float, Field(ge=0)] = (
+        300.0  # how long a load waits out an unreachable Elasticsearch
+    )
+    min_body_chars: Annotated[int, Field(ge=0)] = 200
+    doc_time_budget_s: Annotated[float, Field(ge=0)] = (
+        30.0  # cleaning one document; over it, the document is quarantined
+    )
     sources_file: Path = PROJECT_ROOT / "sources.toml"  # what the DAG ingests (TOML or YAML)
+    # The folders a DAG run may read local files from (its params and the sources file's paths;
+    # see pipeline/trust.py). Empty: the project's seeds/ and the sources file's folder.
+    input_roots: list[Path] = []
 
     # Fetching (see pipeline/fetch.py). Requests to one host are at least host_delay_s apart,
     # more when robots.txt asks for a longer Crawl-delay.
     fetch_user_agent: str = "WartaBot/0.1 (+https://github.com/warta-news/warta; news indexing)"
     fetch_robots_token: str = "WartaBot"  # the name robots.txt rules address
-    fetch_connect_timeout_s: float = 10.0
-    fetch_read_timeout_s: float = 20.0
-    fetch_total_timeout_s: float = 60.0  # a whole response, so a trickling server cannot hold a worker
-    fetch_max_bytes: int = 10 * 1024 * 1024  # decompressed body
-    fetch_max_redirects: int = 5
-    fetch_max_attempts: int = 4  # per URL, for 429 / 5xx / connection errors
-    fetch_backoff_s: float = 1.0  # first retry wait; doubles each attempt (with jitter)
-    fetch_max_retry_after_s: float = 300.0  # a longer Retry-After fails the URL instead of stalling
-    fetch_host_delay_s: float = 1.0
-    fetch_host_concurrency: int = 1
-    fetch_threads: int = 8  # hosts fetched at once in one fetch batch
+    fetch_connect_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    fetch_read_timeout_s: Annotated[float, Field(gt=0)] = 20.0
+    fetch_total_timeout_s: Annotated[float, Field(gt=0)] = (
+        60.0  # a whole response, so a trickling server cannot hold a worker
+    )
+    fetch_max_bytes: Annotated[int, Field(ge=1)] = 10 * 1024 * 1024  # decompressed body
+    fetch_max_redirects: Annotated[int, Field(ge=0, le=50)] = 5
+    fetch_max_attempts: Annotated[int, Field(ge=1, le=50)] = 4  # per URL, for 429 / 5xx / connection errors
+    fetch_backoff_s: Annotated[float, Field(ge=0)] = (
+        1.0  # first retry wait; doubles each attempt (with jitter)
+    )
+    fetch_max_retry_after_s: Annotated[float, Field(ge=0)] = (
+        300.0  # a longer Retry-After fails the URL instead of stalling
+    )
+    fetch_host_delay_s: Annotated[float, Field(ge=0)] = 1.0
+    fetch_host_concurrency: Annotated[int, Field(ge=1, le=64)] = 1
+    fetch_threads: Annotated[int, Field(ge=1, le=256)] = 8  # hosts fetched at once in one fetch batch
     # Private, loopback and link-local addresses are refused unless inside one of these networks.
     fetch_allow_networks: list[str] = []
     fetch_state_index: str = "warta-fetch-state"
     es_pool: str = "warta_elasticsearch"  # Airflow pool capping concurrent Elasticsearch-heavy tasks
+
+
+def dag_input_roots(settings: Settings) -> list[Path]:
+    """Where a DAG run may read local files: ``input_roots``, or by default ``seeds/`` and the
+    sources file's folder."""
+    return settings.input_roots or [PROJECT_ROOT / "seeds", settings.sources_file.parent]
 
 
 def with_connection(
@@ -116,6 +142,19 @@ def with_connection(
     return settings.model_copy(update=update)
 
 
+class SettingsError(ValueError):
+    """A setting is out of its bounds or malformed; the message names the variable."""
+
+
 def get_settings() -> Settings:
-    """Fresh settings from the current environment (cheap; not cached, so tests can override)."""
-    return Settings()
+    """Fresh settings from the current environment (cheap; not cached, so tests can override).
+    SettingsError, naming each offending ``WARTA_*`` variable, when a value is out of bounds."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        problems = [
+            f"WARTA_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']}"
+            + (f" (got {e['input']!r})" if not isinstance(e.get("input"), dict) else "")
+            for e in err.errors()
+        ]
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from w3lib.encoding import read_bom
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from pipeline import encoding
+from pipeline import encoding, trust
 from pipeline.fetch import HTML_TYPES
 from pipeline.records import RawArticle, Rejection
 
@@ -40,39 +41,55 @@ MAX_FILE_BYTES = 20 * 1024 * 1024  # one article file, or one JSON line; a .json
 Item = RawArticle | Rejection
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
-    """(file, source label) for every file under the given paths, each file once however many of
-    the paths reach it (``in`` and ``in/sub``); the label is the top path's name."""
+def iter_files(paths: Iterable[Path], exact: bool = False) -> Iterator[tuple[Path, str, Path, str | None]]:
+    """(file, source label, root, None) for every file under the given paths that may be read, and
+    (entry, label, root, reason) for every entry that may not (``pipeline.trust.walk``); each real
+    file once however many of the paths reach it (``in`` and ``in/sub``). Each path is the root of
+    its own walk; ``exact`` takes it as given rather than resolved (a replay re-reads a file only
+    at the real path it was read from, never through a link put there since)."""
     seen: set[Path] = set()
     for top in paths:
-        label = top.resolve().name or str(top)
-        found = sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
-        for path in found:
-            if top.is_dir() and any(part.startswith(".") for part in path.relative_to(top).parts):
-                continue
-            real = path.resolve()
-            if real not in seen:
+        label = trust.real(top).name or str(top)
+        root = top.absolute() if exact else trust.real(top)
+        for path, reason in trust.walk(top, root):
+            if reason is None:
+                real = trust.real(path)
+                if real in seen:
+                    continue
                 seen.add(real)
-                yield path, label
+            yield path, label, root, reason
 
 
 def read_inputs(
-    paths: Iterable[Path], source: str | None = None, language: str | None = None, warc_only: bool = False
+    paths: Iterable[Path],
+    source: str | None = None,
+    language: str | None = None,
+    warc_only: bool = False,
+    exact: bool = False,
 ) -> Iterator[Item]:
     """Every input found under ``paths``, as a RawArticle or a Rejection with its reason.
 
     ``source`` names the source (default: each top path's name); ``language`` is a hint stamped on
-    articles that carry none; ``warc_only`` skips anything that is not a WARC file.
+    articles that carry none; ``warc_only`` skips anything that is not a WARC file. Only files
+    inside the named paths are read (``pipeline.trust``); ``exact`` as in ``iter_files``.
     """
+    paths = list(paths)
     for path in paths:
-        if not path.exists():
+        if not os.path.lexists(path):
             raise FileNotFoundError(f"input path does not exist: {path}")
-    for path, label in iter_files(paths):
-        if warc_only and _suffix(path) not in WARC_SUFFIXES:
-            yield _reject(str(path), "skipped", "not a WARC file (.warc, .warc.gz)")
+    for path, label, root, refusal in iter_files(paths, exact):
+        input_id = str(trust.real(path) if refusal is None else path.absolute())
+        name = source or label
+        if refusal is not None:
+            yield _reject(input_id, "skipped", refusal, name)
             continue
-        for item in read_file(path, source or label):
-            if language and isinstance(item, RawArticle) and not item.language:
+        if warc_only and _suffix(path) not in WARC_SUFFIXES:
+            yield _reject(input_id, "skipped", "not a WARC file (.warc, .warc.gz)", name)
+            continue
+        for item in read_file(path, name, root):
+            if isinstance(item, Rejection):
+                item.source = name
+            elif language and not item.language:
                 item.language = language
             yield item
 
@@ -82,26 +99,34 @@ def _suffix(path: Path) -> str:
     return ".warc.gz" if name.endswith(".warc.gz") else path.suffix.lower()
 
 
-def read_file(path: Path, source: str) -> Iterator[Item]:
-    input_id = str(path)
+def read_file(path: Path, source: str, root: Path | None = None) -> Iterator[Item]:
+    """One file's inputs. The file is opened through ``trust.open_input`` (it must lie inside
+    ``root``, default: itself, and be a regular file); its id is its real path."""
+    input_id = str(trust.real(path))
     suffix = _suffix(path)
     if suffix not in SUPPORTED:
         yield _reject(input_id, "skipped", f"unsupported file type {suffix or '(none)'!r}")
         return
-    size = path.stat().st_size
-    if size == 0:
-        yield _reject(input_id, "quarantined", "empty file")
+    try:
+        handle = trust.open_input(path, root if root is not None else trust.real(path))
+    except trust.Refused as refused:
+        yield _reject(input_id, "skipped", refused.reason)
         return
-    if suffix in JSONL_SUFFIXES:
-        yield from _read_jsonl(path, source)
-        return
-    if suffix in WARC_SUFFIXES:
-        yield from read_warc(path, source)
-        return
-    if size > MAX_FILE_BYTES:
-        yield _reject(input_id, "quarantined", f"file too large ({size} bytes > {MAX_FILE_BYTES})")
-        return
-    data = path.read_bytes()
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            yield _reject(input_id, "quarantined", "empty file")
+            return
+        if suffix in JSONL_SUFFIXES:
+            yield from _read_jsonl(handle, input_id, source)
+            return
+        if suffix in WARC_SUFFIXES:
+            yield from read_warc(handle, input_id, source)
+            return
+        if size > MAX_FILE_BYTES:
+            yield _reject(input_id, "quarantined", f"file too large ({size} bytes > {MAX_FILE_BYTES})")
+            return
+        data = handle.read(MAX_FILE_BYTES + 1)
     if b"\x00" in data[:8192] and not read_bom(data)[0]:  # UTF-16/32 text has NULs, and a BOM
         yield _reject(input_id, "quarantined", "binary data (NUL bytes), not a text or HTML file")
         return
@@ -125,12 +150,12 @@ def _text_article(input_id: str, source: str, text: str) -> Item:
     )
 
 
-def _read_jsonl(path: Path, source: str) -> Iterator[Item]:
+def _read_jsonl(handle: BinaryIO, file_id: str, source: str) -> Iterator[Item]:
     """Line by line, each line read with a bound, so a file of any size (or one endless line) is
     read in constant memory."""
     found = False
-    for line_no, raw_line, length in _bounded_lines(path, MAX_FILE_BYTES):
-        input_id = f"{path}:{line_no}"
+    for line_no, raw_line, length in _bounded_lines(handle, MAX_FILE_BYTES):
+        input_id = f"{file_id}:{line_no}"
         if length > MAX_FILE_BYTES:
             found = True
             yield _reject(input_id, "quarantined", f"JSON line too large ({length} bytes > {MAX_FILE_BYTES})")
@@ -139,23 +164,22 @@ def _read_jsonl(path: Path, source: str) -> Iterator[Item]:
             found = True
             yield item
     if not found:  # the file is an input too: it is accounted for even when it holds no record
-        yield _reject(str(path), "quarantined", "JSON lines file has only blank lines")
+        yield _reject(file_id, "quarantined", "JSON lines file has only blank lines")
 
 
-def _bounded_lines(path: Path, limit: int) -> Iterator[tuple[int, bytes, int]]:
+def _bounded_lines(handle: BinaryIO, limit: int) -> Iterator[tuple[int, bytes, int]]:
     """(line number, line, its length) for each line; a line over ``limit`` bytes comes back empty
     with its full length, having been skipped in chunks rather than held."""
-    with path.open("rb") as handle:
-        line_no = 0
-        while raw_line := handle.readline(limit + 1):
-            line_no += 1
-            length = len(raw_line)
-            if length > limit and not raw_line.endswith(b"\n"):
-                while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
-                    length += len(rest)
+    line_no = 0
+    while raw_line := handle.readline(limit + 1):
+        line_no += 1
+        length = len(raw_line)
+        if length > limit and not raw_line.endswith(b"\n"):
+            while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
                 length += len(rest)
-                raw_line = b""
-            yield line_no, raw_line, length
+            length += len(rest)
+            raw_line = b""
+        yield line_no, raw_line, length
 
 
 def _jsonl_line(input_id: str, raw_line: bytes, source: str, first: bool) -> Iterator[Item]:
@@ -301,13 +325,15 @@ class _InflatedWarc(io.RawIOBase):
         return b"".join(pieces)
 
 
-def read_warc(path: Path, source: str, max_record_bytes: int = MAX_FILE_BYTES) -> Iterator[Item]:
+def read_warc(
+    handle: BinaryIO, path: str, source: str, max_record_bytes: int = MAX_FILE_BYTES
+) -> Iterator[Item]:
     """Each response record of a WARC file: HTML -> RawArticle (URL from WARC-Target-URI).
 
     Bounded (see ``_InflatedWarc``): a gzip member inflating beyond the record cap (plus 1 MiB of
     headers) is quarantined on its own; a line without end quarantines the rest of the file."""
     cap = max_record_bytes + (1 << 20)
-    with path.open("rb") as handle, io.BufferedReader(_InflatedWarc(handle, cap)) as inflated:
+    with io.BufferedReader(_InflatedWarc(handle, cap)) as inflated:
         stream = inflated.raw
         number = 0
         archive = ArchiveIterator(inflated)
@@ -384,5 +410,11 @@ def _parse_datetime(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _reject(input_id: str, outcome: str, reason: str) -> Rejection:
-    return Rejection(input_id=input_id, stage="sources", outcome=outcome, reason=reason)  # type: ignore[arg-type]
+def _reject(input_id: str, outcome: str, reason: str, source: str | None = None) -> Rejection:
+    return Rejection(
+        input_id=input_id,
+        stage="sources",
+        outcome=outcome,  # type: ignore[arg-type]
+        reason=reason,
+        source=source,
+    )

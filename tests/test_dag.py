@@ -116,6 +116,7 @@ def test_dag_fans_out_over_sources_and_fetches_a_real_feed(
     site,  # type: ignore[no-untyped-def]
     web_env: str,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A sources file with a feed, a URL list and local files: discover is mapped per source,
     fetch per host group, and the data interval of the run decides what is fetched."""
@@ -137,6 +138,8 @@ def test_dag_fans_out_over_sources_and_fetches_a_real_feed(
         f"  - {{name: seeds, kind: files, paths: ['{seeds_dir}']}}\n"
         f"  - {{name: archive, kind: warc, paths: [crawl.warc.gz], language: id}}\n"
     )
+    # The operator allows this folder and the seeds (pipeline/trust.py).
+    monkeypatch.setenv("WARTA_INPUT_ROOTS", json.dumps([str(tmp_path), str(seeds_dir)]))
     dag = _dagbag().dags["news_ingest"]
     run = dag.test(logical_date=INTERVAL.end, run_conf={"sources_file": str(sources), "index": index_name})
     assert run.state == DagRunState.SUCCESS, f"dag run ended {run.state}"
@@ -159,4 +162,5 @@ def test_dag_fans_out_over_sources_and_fetches_a_real_feed(
         "outcome": "skipped",
         "reason": "not HTML: application/pdf",
         "article_id": None,
+        "source": "list",
     } in report["rejections"]
