@@ -29,8 +29,9 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
+from pipeline.dates import date_from_text
 from pipeline.dedup import article_id, canonical_url
-from pipeline.records import Article, RawArticle, Rejection
+from pipeline.records import Article, DateSource, RawArticle, Rejection
 
 _BLANKS = re.compile(r"\n{3,}")
 # C0 and C1 control characters except tab and newline: they break terminals, JSON consumers, Kibana.
@@ -57,7 +58,12 @@ LANGUAGE_SAMPLE_CHARS = 1_000
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
 
-def clean(raw: RawArticle, min_body_chars: int = 200, now: datetime | None = None) -> Article | Rejection:
+def clean(
+    raw: RawArticle,
+    min_body_chars: int = 200,
+    now: datetime | None = None,
+    reference: datetime | None = None,
+) -> Article | Rejection:
     """One RawArticle -> Article, or a quarantine Rejection saying why not.
 
     Bounded: HTML over MAX_HTML_CHARS and main text over MAX_BODY_CHARS are quarantined; titles
@@ -70,10 +76,11 @@ def clean(raw: RawArticle, min_body_chars: int = 200, now: datetime | None = Non
         extracted = _from_html(raw)
         if isinstance(extracted, Rejection):
             return extracted
-        title, body, authors, site_name, url, published, image = extracted
+        title, body, authors, site_name, url, published, date_source, image = extracted
     else:
         title, body = raw.title or "", _normalise_paragraphs(raw.content)
         authors, site_name, url, published, image = [], None, raw.url, raw.published_at, None
+        date_source = "input" if published else "first_seen"
         if not title:
             first, _, rest = body.partition("\n\n")
             title, body = first.strip(), rest.strip()
@@ -90,6 +97,11 @@ def clean(raw: RawArticle, min_body_chars: int = 200, now: datetime | None = Non
         return _quarantine(raw, "no title found")
     url = url.strip() if _web_url(url) else None
     image = image if _web_url(image) else None
+    language = raw.language or detect_language(f"{title}\n{body}")
+    published_on = None
+    if published is None:  # nothing dates it: the dateline or first sentences may
+        published_on = date_from_text(body, language, reference or raw.file_time or ingested_at)
+        date_source = "text" if published_on else "first_seen"
     return Article(
         id=article_id(url, title, body),
         input_id=raw.input_id,
@@ -100,8 +112,10 @@ def clean(raw: RawArticle, min_body_chars: int = 200, now: datetime | None = Non
         authors=authors,
         site_name=_CONTROL.sub("", site_name)[:MAX_AUTHOR_CHARS] if site_name else None,
         published_at=published,
+        published_on=published_on,
+        date_source=date_source,
         image=image,
-        language=raw.language or detect_language(f"{title}\n{body}"),
+        language=language,
         ingested_at=ingested_at,
     )
 
@@ -139,6 +153,7 @@ class Extracted(NamedTuple):
     site_name: str | None
     url: str | None
     published_at: datetime | None
+    date_source: DateSource
     image: str | None
 
 
@@ -182,8 +197,16 @@ def _from_html(raw: RawArticle) -> Extracted | Rejection:
     title = without_site_name(title, meta.sitename, url)
     authors = clean_authors((meta.author or "").split(";"), meta.sitename, url)
     # The page's own date wins over a feed's or sitemap's (which may be a modification date).
-    published = raw.published_at or _parse_date(meta.date) or raw.date_hint
-    return Extracted(title, body, authors, meta.sitename or None, url, published, meta.image or None)
+    dated: list[tuple[datetime | None, DateSource]] = [
+        (raw.published_at, "input"),
+        (_parse_date(meta.date), "page"),
+        (raw.date_hint, "feed"),
+    ]
+    undated: tuple[datetime | None, DateSource] = (None, "first_seen")
+    published, date_source = next(((d, s) for d, s in dated if d is not None), undated)
+    return Extracted(
+        title, body, authors, meta.sitename or None, url, published, date_source, meta.image or None
+    )
 
 
 _MONTHS = (

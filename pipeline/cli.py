@@ -15,7 +15,10 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from pipeline.settings import PROJECT_ROOT, SettingsError, get_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from pipeline.deadletter import DeadLetter
+    from pipeline.records import TaggedArticle
 
 app = typer.Typer(
     help="Warta: news articles into an entity-tagged Elasticsearch index.", no_args_is_help=True
@@ -218,12 +221,17 @@ def reindex(
 ) -> None:
     """Build the next index version (current mapping, analyzers and, with --re-enrich, entity model),
     verify it, and swap the aliases atomically; prints what was done as JSON."""
-    from pipeline import enrich
+    from pipeline import dates, enrich
     from pipeline import index as es_index
 
     settings = get_settings()
     name = index or settings.index
-    transform = (lambda docs: enrich.tag_articles(docs, settings.ner_model)) if re_enrich else None
+
+    # Every reindex dates what older versions left undated; --re-enrich also re-tags entities.
+    def transform(docs: Iterable[TaggedArticle]) -> Iterable[TaggedArticle]:
+        dated = dates.backfill(docs)
+        return enrich.tag_articles(dated, settings.ner_model) if re_enrich else dated
+
     client = es_index.connect(settings)
     try:
         report = es_index.reindex(

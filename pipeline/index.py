@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -66,7 +67,7 @@ def _text(max_keyword: int | None = None) -> dict[str, Any]:
 _KEYWORD = {"type": "keyword", "ignore_above": 512}
 
 # Bump when the mapping or analysis changes; `warta index status` then says a reindex is due.
-MAPPING_VERSION = 3
+MAPPING_VERSION = 4
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
@@ -85,6 +86,12 @@ MAPPINGS: dict[str, Any] = {
         "authors": _KEYWORD,
         "language": _KEYWORD,
         "published_at": {"type": "date"},
+        "published_on": {"type": "date", "format": "strict_date"},  # a day read from the text
+        "date_source": _KEYWORD,  # input | page | feed | text | first_seen
+        "first_seen_at": {"type": "date"},
+        # The time field of Kibana's data view, on every document: published_at, else the day
+        # from the text, else first_seen_at (date_source says which).
+        "timestamp": {"type": "date"},
         "ingested_at": {"type": "date"},
         "input_id": {"type": "keyword", "ignore_above": 2048},
         "persons": _KEYWORD,
@@ -255,8 +262,12 @@ def domain_of(url: str | None) -> str | None:
 
 
 def to_document(article: TaggedArticle) -> dict[str, Any]:
-    """The indexed form: article fields plus per-type canonical name arrays."""
+    """The indexed form: article fields plus per-type canonical name arrays and the time field."""
     doc = article.model_dump(mode="json", exclude={"id"})
+    doc["first_seen_at"] = doc["first_seen_at"] or doc["ingested_at"]
+    # Kibana's time field, never missing (a document without it does not exist in Kibana): the
+    # publication time, else the day the text states, else when Warta first saw the article.
+    doc["timestamp"] = doc["published_at"] or doc["published_on"] or doc["first_seen_at"]
     doc["domain"] = domain_of(article.url)
     doc["story_id"] = article.story_id or article.id
     doc["persons"] = article.canonical_names("PER")
@@ -365,6 +376,7 @@ def _load_chunk(
     """One chunk, one bulk request (plus the helper's 429 retries); counts go into ``result`` only
     once the request came back, so a retried chunk is never counted twice."""
     input_ids = {article.id: article.input_id for article in chunk}
+    chunk = _keep_first_seen(client, index, chunk)
     actions = (
         {"_op_type": "index", "_index": index, "_id": article.id, "_source": to_document(article)}
         for article in chunk
@@ -414,6 +426,23 @@ def _load_chunk(
         on_created(sorted(partial.created_ids))
 
 
+def _keep_first_seen(client: Elasticsearch, index: str, chunk: list[TaggedArticle]) -> list[TaggedArticle]:
+    """The chunk with each article's ``first_seen_at`` from its stored document, where there is one:
+    a re-ingested article keeps the time Warta first saw it."""
+    found = client.options(ignore_status=404).mget(
+        index=index, ids=[a.id for a in chunk], source_includes=["first_seen_at"]
+    )
+    seen = {
+        doc["_id"]: doc["_source"].get("first_seen_at")
+        for doc in found.get("docs", [])
+        if doc.get("found") and doc.get("_source", {}).get("first_seen_at")
+    }
+    return [
+        a.model_copy(update={"first_seen_at": datetime.fromisoformat(seen[a.id])}) if a.id in seen else a
+        for a in chunk
+    ]
+
+
 def story_lookup(
     client: Elasticsearch, name: str, per_article: int = 10, retry_budget_s: float = 300.0
 ) -> Lookup:
@@ -458,7 +487,7 @@ def story_lookup(
 
 # -- reindex ---------------------------------------------------------------------------------------
 
-DERIVED_FIELDS = ("persons", "organisations", "locations", "domain")
+DERIVED_FIELDS = ("persons", "organisations", "locations", "domain", "timestamp")
 
 
 def from_document(doc_id: str, source: dict[str, Any]) -> TaggedArticle:

@@ -23,7 +23,7 @@ from pipeline.settings import Settings
 CORE_MIGRATION = "8.8.0"
 # The migration version each object's format corresponds to: Kibana migrates from there on import.
 TYPE_MIGRATION = {"index-pattern": "8.0.0", "search": "8.0.0", "lens": "8.6.0", "dashboard": "8.7.0"}
-TIME_FIELD = "published_at"
+TIME_FIELD = "timestamp"  # on every document (published, else the text's day, else first seen)
 DASHBOARD_ID = "warta-overview"
 
 _DV_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"

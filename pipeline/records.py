@@ -7,12 +7,15 @@ Anything that leaves the path early becomes a Rejection with a reason.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 Outcome = Literal["skipped", "quarantined", "duplicate"]
+# Where an article's date comes from: the input record, the page's metadata, the feed or sitemap
+# that listed it, its own text (a day, no time), or none: the time Warta first saw it.
+DateSource = Literal["input", "page", "feed", "text", "first_seen"]
 EntityLabel = Literal["PER", "ORG", "LOC"]
 
 
@@ -54,6 +57,7 @@ class RawArticle(BaseModel):
     published_at: datetime | None = None
     language: str | None = None  # a hint from the input; detection runs when it is absent
     date_hint: datetime | None = None  # a feed's or sitemap's date, used when the page has none
+    file_time: datetime | None = None  # a local file's modification time (completes partial dates)
 
 
 class Article(BaseModel):
@@ -68,6 +72,9 @@ class Article(BaseModel):
     authors: list[str] = Field(default_factory=list)
     site_name: str | None = None
     published_at: datetime | None = None  # with time and UTC offset where the page gives them
+    published_on: date | None = None  # the day the text's opening states, when nothing else dates it
+    date_source: DateSource = "first_seen"
+    first_seen_at: datetime | None = None  # when first indexed; set at load, kept by later loads
     image: str | None = None  # the lead image (og:image and the like)
     language: str
     ingested_at: datetime

@@ -484,7 +484,11 @@ def step_process(run_dir: Path, batch: str, settings: Settings) -> dict[str, int
     rejected: list[Rejection] = []
     quarantined_raws: list[RawArticle] = []  # for their dead-letter records (see report)
     raws = read_jsonl(run_dir / "raw" / f"{batch}.jsonl", RawArticle)
-    cleaned: Iterator[Article] = _split(_clean_within_budget(raws, settings, quarantined_raws), rejected)
+    # A date in the text without a year takes it from the run's data interval (or the file's time).
+    interval = _plan(run_dir)[1] if (run_dir / "sources.json").exists() else None
+    cleaned: Iterator[Article] = _split(
+        _clean_within_budget(raws, settings, quarantined_raws, interval.end if interval else None), rejected
+    )
     (run_dir / "tagged").mkdir(parents=True, exist_ok=True)
     passed = write_jsonl(
         run_dir / "tagged" / f"{batch}.jsonl", enrich.tag_articles(cleaned, settings.ner_model)
@@ -521,7 +525,10 @@ def time_budget(seconds: float) -> Iterator[None]:
 
 
 def _clean_within_budget(
-    raws: Iterable[RawArticle], settings: Settings, quarantined: list[RawArticle] | None = None
+    raws: Iterable[RawArticle],
+    settings: Settings,
+    quarantined: list[RawArticle] | None = None,
+    reference: datetime | None = None,
 ) -> Iterator[Article | Rejection]:
     """Clean each article under the per-document time budget; one that overruns is quarantined.
     The raw input of every rejection is appended to ``quarantined`` when given."""
@@ -529,7 +536,7 @@ def _clean_within_budget(
         result: Article | Rejection
         try:
             with time_budget(settings.doc_time_budget_s):
-                result = clean_stage.clean(raw, min_body_chars=settings.min_body_chars)
+                result = clean_stage.clean(raw, min_body_chars=settings.min_body_chars, reference=reference)
         except DocumentTimeout:
             result = Rejection(
                 input_id=raw.input_id,

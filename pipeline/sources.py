@@ -113,7 +113,9 @@ def read_file(path: Path, source: str, root: Path | None = None) -> Iterator[Ite
         yield _reject(input_id, "skipped", refused.reason)
         return
     with handle:
-        size = os.fstat(handle.fileno()).st_size
+        status = os.fstat(handle.fileno())
+        size = status.st_size
+        file_time = datetime.fromtimestamp(status.st_mtime, tz=UTC)
         if size == 0:
             yield _reject(input_id, "quarantined", "empty file")
             return
@@ -131,9 +133,15 @@ def read_file(path: Path, source: str, root: Path | None = None) -> Iterator[Ite
         yield _reject(input_id, "quarantined", "binary data (NUL bytes), not a text or HTML file")
         return
     if suffix in HTML_SUFFIXES:
-        yield RawArticle(input_id=input_id, source=source, format="html", content=encoding.decode(data))
+        content = encoding.decode(data)
+        yield RawArticle(
+            input_id=input_id, source=source, format="html", content=content, file_time=file_time
+        )
         return
-    yield _text_article(input_id, source, encoding.decode(data, html=False))
+    item = _text_article(input_id, source, encoding.decode(data, html=False))
+    if isinstance(item, RawArticle):
+        item.file_time = file_time
+    yield item
 
 
 def _text_article(input_id: str, source: str, text: str) -> Item:
