@@ -7,6 +7,7 @@ folder, which is what these tests do, step by step."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -361,3 +363,41 @@ def test_racing_writers_lose_no_dead_letter_update(es_client: Elasticsearch, set
     assert errors == []
     (letter,) = _letters(es_client, settings)
     assert letter.attempts == 40
+
+
+def test_a_whole_run_cleared_and_run_again_under_airflow_keeps_its_counts(
+    airflow_db: Path,
+    es_client: Elasticsearch,
+    index_name: str,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`dag.test` for a logical date that already ran clears that run's task instances and runs
+    them again in the same run (same run id, same staging folder): the counts stay those of the
+    first attempt, created included, and the dead letter keeps one attempt."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import DagRunState
+
+    from pipeline.settings import PROJECT_ROOT
+    from pipeline.staging import run_dir
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.txt").write_text(f"Jembatan baru\n\n{BODY}\n")
+    (folder / "empty.txt").write_text("")
+    monkeypatch.setenv("WARTA_INPUT_ROOTS", json.dumps([str(folder)]))
+    monkeypatch.setenv("WARTA_DEAD_LETTER_INDEX", settings.dead_letter_index)
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).dags["news_ingest"]
+    when = datetime(2025, 3, 1, tzinfo=UTC)
+    summaries = []
+    for _attempt in range(2):
+        run = dag.test(run_after=when, logical_date=when, run_conf={"paths": [str(folder)], "index": index_name})
+        assert run.state == DagRunState.SUCCESS
+        folder_of_run = run_dir(Path(os.environ["WARTA_STAGING_DIR"]) / "news_ingest", run.run_id)
+        summaries.append(json.loads((folder_of_run / "report.json").read_text()))
+    keys = ("inputs", "indexed", "created", "updated", "quarantined", "reconciled")
+    assert [{k: s[k] for k in keys} for s in summaries] == [
+        {"inputs": 2, "indexed": 1, "created": 1, "updated": 0, "quarantined": 1, "reconciled": True}
+    ] * 2
+    assert [letter.attempts for letter in _letters(es_client, settings)] == [1]
