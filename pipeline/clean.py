@@ -382,8 +382,15 @@ def page_metadata(tree: HtmlElement, url: str | None) -> Document:
     metadata.title = metadata.title or extract_title(tree)
     metadata.author = metadata.author or extract_author(tree)
     metadata.url = metadata.url or extract_url(tree, url)
+    # The URL's date (a day, no time) is read only when the page itself states none: a page's
+    # exact timestamp must not be cut to midnight by /2019/11/19/ in its address.
     metadata.date = find_date(
-        tree, url=metadata.url, original_date=True, extensive_search=True, outputformat=DATE_FORMAT
+        tree,
+        url=metadata.url,
+        original_date=True,
+        extensive_search=True,
+        outputformat=DATE_FORMAT,
+        deferred_url_extractor=True,
     )
     if not metadata.sitename:
         metadata.sitename = extract_sitename(tree)

@@ -132,8 +132,13 @@ def search(
     location: Annotated[list[str] | None, typer.Option(help="Only articles naming this place.")] = None,
     language: Annotated[str | None, typer.Option(help="ISO 639-1 code, e.g. id or en.")] = None,
     source: Annotated[str | None, typer.Option(help="Source name.")] = None,
-    since: Annotated[datetime | None, typer.Option(help="Published on or after (ISO date).")] = None,
-    until: Annotated[datetime | None, typer.Option(help="Published on or before (ISO date).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Dated on or after: a day (from its start) or an ISO time.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Dated on or before: a day (to its end, whole) or an ISO time.")
+    ] = None,
+    tz: Annotated[str, typer.Option(help="Zone of --since/--until days and times without one.")] = "UTC",
     size: Annotated[int, typer.Option(min=1, max=1000)] = 10,
     facets: Annotated[
         int, typer.Option(min=0, max=100, help="Top N people, places, sources... (0: none).")
@@ -143,31 +148,45 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Search the index: highlighted snippets and entity tags for the top hits, facets on request."""
+    from elasticsearch import ConnectionError as EsConnectionError
+    from elasticsearch import NotFoundError
+
     from pipeline.index import connect
     from pipeline.search import SearchFilters
     from pipeline.search import search as run_search
 
     settings = get_settings()
+    try:
+        published_from = _bound(since, tz, end=False)
+        published_to = _bound(until, tz, end=True)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
     filters = SearchFilters(
         persons=tuple(person or ()),
         organisations=tuple(organisation or ()),
         locations=tuple(location or ()),
         language=language,
         source=source,
-        published_from=_utc(since),
-        published_to=_utc(until),
+        published_from=published_from,
+        published_to=published_to,
     )
+    name = index or settings.index
     client = connect(settings)
     try:
         result = run_search(
-            client,
-            index or settings.index,
-            query,
-            filters,
-            size=size,
-            facets=facets,
-            one_per_story=one_per_story,
+            client, name, query, filters, size=size, facets=facets, one_per_story=one_per_story
         )
+    except NotFoundError as err:
+        console.print(
+            f"[red]no index {name} at {settings.es_url}: run `warta ingest` (or set WARTA_INDEX)[/red]"
+        )
+        raise typer.Exit(1) from err
+    except EsConnectionError as err:
+        console.print(
+            f"[red]cannot reach Elasticsearch at {settings.es_url}: start one with `warta es start`, "
+            "or set WARTA_ES_URL[/red]"
+        )
+        raise typer.Exit(1) from err
     finally:
         client.close()
     if as_json:
@@ -188,6 +207,8 @@ def search(
         return
     out = Console(soft_wrap=True)
     out.print(f"[bold]{result.total}[/bold] matching articles for [cyan]{query!r}[/cyan]")
+    if result.stories is not None:
+        out.print(f"{result.stories} stories: the best article of each is shown; facets count articles")
     for rank, hit in enumerate(result.hits, start=1):
         out.print(
             f"\n[bold]{rank}. {hit.title}[/bold]  ({hit.language}, {hit.source}, score {hit.score:.2f})"
@@ -507,6 +528,27 @@ def eval_extraction(
     from pipeline.evaluation import evaluate_extraction
 
     typer.echo(json.dumps(evaluate_extraction(folder, baseline=baseline)))
+
+
+def _bound(value: str | None, zone: str, end: bool) -> datetime | None:
+    """A --since/--until value: a day means the whole day in ``zone`` (its start for --since, the
+    start of the next day, exclusive, for --until); a time without a zone is in ``zone``."""
+    if value is None:
+        return None
+    from datetime import date, timedelta
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        where = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(f"unknown time zone {zone!r}") from err
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        moment = datetime.fromisoformat(value)
+        return moment if moment.tzinfo else moment.replace(tzinfo=where)
+    start = datetime(day.year, day.month, day.day, tzinfo=where)
+    return start + timedelta(days=1) if end else start
 
 
 @overload

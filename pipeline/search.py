@@ -40,8 +40,8 @@ class SearchFilters:
     locations: tuple[str, ...] = ()
     language: str | None = None
     source: str | None = None
-    published_from: datetime | None = None
-    published_to: datetime | None = None
+    published_from: datetime | None = None  # inclusive
+    published_to: datetime | None = None  # exclusive: the end of a whole day is the next day's start
 
     def clauses(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -60,8 +60,9 @@ class SearchFilters:
             if self.published_from:
                 bounds["gte"] = self.published_from.isoformat()
             if self.published_to:
-                bounds["lte"] = self.published_to.isoformat()
-            out.append({"range": {"published_at": bounds}})
+                bounds["lt"] = self.published_to.isoformat()
+            # The time field every document has (publication time, else the text's day, else first seen).
+            out.append({"range": {"timestamp": bounds}})
         return out
 
 

@@ -178,3 +178,16 @@ def test_the_pages_canonical_link_decides_its_id() -> None:
         "https://news.example.id/read.php?newsid=101", "https://news.example.id/read.php?newsid=101"
     )
     assert query.url == "https://news.example.id/read.php?newsid=101"  # the stored URL keeps its query
+
+
+def test_the_pages_exact_time_wins_over_the_date_in_its_url() -> None:
+    text = " ".join(["Stocks drifted near record highs as oil fell on worries about oversupply."] * 6)
+    html = (
+        "<html><head><title>Oil falls</title>"
+        "<meta property='article:published_time' content='2019-11-20T01:53:00Z'></head>"
+        f"<body><article><h1>Oil falls</h1><p>{text}</p></article></body></html>"
+    )
+    article = clean(_raw(html, fmt="html", url="https://news.example.com/2019/11/19/oil-falls"))
+    assert isinstance(article, Article)
+    assert article.published_at == datetime(2019, 11, 20, 1, 53, tzinfo=UTC)
+    assert article.date_source == "page"

@@ -40,6 +40,29 @@ def test_ingest_then_search_json(
     done = _warta("search", "Rusia", "--since", "2030-01-01", "--json", index=index_name)
     assert json.loads(done.stdout)["total"] == 0
 
+    # A day given alone is the whole day, in the zone given (UTC by default): the seed is dated
+    # 2025-02-27 by its text; the Reuters page 2019-11-19T21:57Z, which is the 20th in Jakarta.
+    def titles(*window: str) -> list[str]:
+        done = _warta("search", "", *window, "--json", index=index_name)
+        assert done.returncode == 0, done.stderr
+        return [h["title"] for h in json.loads(done.stdout)["hits"]]
+
+    assert any(
+        t.startswith("Diplomat Rusia") for t in titles("--since", "2025-02-27", "--until", "2025-02-27")
+    )
+    utc = titles("--since", "2019-11-19", "--until", "2019-11-19")
+    jakarta = titles("--since", "2019-11-19", "--until", "2019-11-19", "--tz", "Asia/Jakarta")
+    assert any(t.startswith("Oversupply") for t in utc) and not any(
+        t.startswith("Oversupply") for t in jakarta
+    )
+    # Errors are one line naming what to do, never a traceback.
+    missing = _warta("search", "x", index=f"{index_name}-missing")
+    assert missing.returncode == 1 and "no index" in missing.stderr and "Traceback" not in missing.stderr
+    env = {**os.environ, "WARTA_ES_URL": "http://127.0.0.1:9"}
+    down = subprocess.run([*WARTA, "search", "x"], capture_output=True, text=True, env=env, check=False)
+    assert down.returncode == 1 and "cannot reach Elasticsearch at http://127.0.0.1:9" in down.stderr
+    assert "Traceback" not in down.stderr and len(down.stderr.strip().splitlines()) <= 2
+
     done = _warta("search", "", "--facets", "5", "--one-per-story", "--json", index=index_name)
     result = json.loads(done.stdout)
     assert result["stories"] == len(result["hits"]) == result["total"] == report["indexed"]

@@ -392,7 +392,9 @@ def test_a_whole_run_cleared_and_run_again_under_airflow_keeps_its_counts(
     when = datetime(2025, 3, 1, tzinfo=UTC)
     summaries = []
     for _attempt in range(2):
-        run = dag.test(run_after=when, logical_date=when, run_conf={"paths": [str(folder)], "index": index_name})
+        run = dag.test(
+            run_after=when, logical_date=when, run_conf={"paths": [str(folder)], "index": index_name}
+        )
         assert run.state == DagRunState.SUCCESS
         folder_of_run = run_dir(Path(os.environ["WARTA_STAGING_DIR"]) / "news_ingest", run.run_id)
         summaries.append(json.loads((folder_of_run / "report.json").read_text()))
