@@ -13,6 +13,7 @@ returns a ``SearchResult`` (hits with highlights and entity tags, facet counts).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -90,11 +91,36 @@ class SearchResult:
 
 
 _OPERATORS = set('"+-|*()~')
+# Words as people type them (Kibana's KQL, web search): AND, OR, NOT in capitals, and quoted phrases.
+_TOKEN = re.compile(r'"[^"]*"?|\S+')
+# Matches of the exact phrase outrank all others: BM25 scores of a few words stay far below this.
+PHRASE_BOOST = 1000.0
+
+
+def translate_operators(query: str) -> str:
+    """``AND``/``OR``/``NOT`` (in capitals, outside quotes) into simple_query_string's ``+``,
+    ``|`` and ``-``: ``Jokowi OR Prabowo`` is ``Jokowi | Prabowo``, ``Jokowi NOT Prabowo`` is
+    ``Jokowi -Prabowo``; all words are required anyway, so ``AND`` just joins."""
+    out: list[str] = []
+    negate = False
+    for token in _TOKEN.findall(query):
+        if token == "AND":
+            continue
+        if token == "OR":
+            out.append("|")
+            continue
+        if token == "NOT":
+            negate = True
+            continue
+        out.append(f"-{token}" if negate else token)
+        negate = False
+    return " ".join(out)
 
 
 def build_query(query: str, filters: SearchFilters) -> dict[str, Any]:
     must: list[dict[str, Any]] = []
     should: list[dict[str, Any]] = []
+    query = translate_operators(query)
     if query.strip():
         must.append(
             {
@@ -107,14 +133,13 @@ def build_query(query: str, filters: SearchFilters) -> dict[str, Any]:
         )
         words = query.split()
         if len(words) > 1 and not _OPERATORS & set(query):
-            # Plain words: the same words standing together as a phrase score on top.
+            # Plain words: articles where they stand together as a phrase rank first (a constant
+            # on top of the relevance score, so one word in a title cannot outweigh the phrase).
             should.append(
                 {
-                    "multi_match": {
-                        "query": query,
-                        "type": "phrase",
-                        "fields": TEXT_FIELDS,
-                        "boost": 5,
+                    "constant_score": {
+                        "filter": {"multi_match": {"query": query, "type": "phrase", "fields": TEXT_FIELDS}},
+                        "boost": PHRASE_BOOST,
                     }
                 }
             )

@@ -143,3 +143,32 @@ def test_one_hit_per_story(corpus: tuple[str, dict[str, str]], es_client: Elasti
     )["hits"]["hits"]
     stories = [h["_source"]["story_id"] for h in ids]
     assert len(stories) == len(set(stories))
+
+
+@pytest.mark.parametrize(
+    "phrase", ["kepala daerah", "pemerintah daerah", "media sosial", "tenaga kerja", "bank indonesia"]
+)
+def test_the_exact_phrase_ranks_first(
+    corpus: tuple[str, dict[str, str]], es_client: Elasticsearch, phrase: str
+) -> None:
+    name, texts = corpus
+    indexed = _indexed(es_client, name)
+    first, second = phrase.split()
+    together = _having(texts, rf"\b{first} {second}\b") & indexed
+    apart = (_having(texts, rf"\b{first}\b") & _having(texts, rf"\b{second}\b") & indexed) - together
+    assert together and apart
+    position = {url: rank for rank, url in enumerate(_urls(es_client, name, phrase))}
+    assert max(position[u] for u in together) < min(position[u] for u in apart)
+
+
+def test_and_or_not_as_people_type_them(corpus: tuple[str, dict[str, str]], es_client: Elasticsearch) -> None:
+    name, _texts = corpus
+
+    def found(query: str) -> set[str]:
+        return set(_urls(es_client, name, query))
+
+    assert found("Jokowi AND Prabowo") == found("Jokowi Prabowo")
+    assert found("Jokowi OR Prabowo") == found("Jokowi | Prabowo") == found("Jokowi") | found("Prabowo")
+    assert found("Jokowi NOT Prabowo") == found("Jokowi") - found("Prabowo")
+    assert found("Jokowi") - found("Prabowo")  # NOT leaves something to find
+    assert found('"Jokowi AND Prabowo"') == found('"Jokowi and Prabowo"')  # inside quotes: words
