@@ -195,6 +195,10 @@ def search(
                 {
                     "total": result.total,
                     "stories": result.stories,
+                    "counted": "articles",  # total and facets count articles, also with --one-per-story
+                    "unmatched": [
+                        {"field": f, "value": v, "nearest": near} for f, v, near in result.unmatched
+                    ],
                     "hits": [asdict(h) for h in result.hits],
                     "facets": {
                         name: [{"value": v, "count": n} for v, n in values]
@@ -207,6 +211,9 @@ def search(
         return
     out = Console(soft_wrap=True)
     out.print(f"[bold]{result.total}[/bold] matching articles for [cyan]{query!r}[/cyan]")
+    for es_field, value, nearest in result.unmatched:
+        hint = f"; nearest: {', '.join(nearest)}" if nearest else ""
+        out.print(f"no article has {es_field} {value!r}{hint}")
     if result.stories is not None:
         out.print(f"{result.stories} stories: the best article of each is shown; facets count articles")
     for rank, hit in enumerate(result.hits, start=1):

@@ -13,6 +13,7 @@ returns a ``SearchResult`` (hits with highlights and entity tags, facet counts).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,18 +45,23 @@ class SearchFilters:
     published_from: datetime | None = None  # inclusive
     published_to: datetime | None = None  # exclusive: the end of a whole day is the next day's start
 
-    def clauses(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for es_field, names in (
+    def typed(self) -> list[tuple[str, str]]:
+        """(keyword field, value as typed) for every facet filter given."""
+        out = [(f, name) for f, names in self._entities() for name in names]
+        out += [(f, v) for f, v in (("language", self.language), ("source", self.source)) if v]
+        return out
+
+    def _entities(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [
             ("persons", self.persons),
             ("organisations", self.organisations),
             ("locations", self.locations),
-        ):
-            out.extend({"term": {es_field: name}} for name in names)
-        if self.language:
-            out.append({"term": {"language": self.language}})
-        if self.source:
-            out.append({"term": {"source": self.source}})
+        ]
+
+    def clauses(self) -> list[dict[str, Any]]:
+        """Each value matched the way indexing normalised it: any case, and by its canonical name
+        (``Jokowi`` is ``Joko Widodo``, ``Rusia`` is ``Russia``)."""
+        out: list[dict[str, Any]] = [_facet_clause(f, value) for f, value in self.typed()]
         if self.published_from or self.published_to:
             bounds: dict[str, str] = {}
             if self.published_from:
@@ -65,6 +71,42 @@ class SearchFilters:
             # The time field every document has (publication time, else the text's day, else first seen).
             out.append({"range": {"timestamp": bounds}})
         return out
+
+
+def canonical_forms(es_field: str, value: str) -> list[str]:
+    """What a typed facet value may stand for in the index: itself, and for people their full name
+    when it is a known nickname, for places the gazetteer's canonical name."""
+    from pipeline.enrich import known_nicknames
+    from pipeline.gazetteer import canonical_place
+
+    forms = [value.strip()]
+    if es_field == "persons":
+        nicknames = {k.casefold(): v for k, v in known_nicknames().items()}
+        forms.append(nicknames.get(value.strip().casefold(), ""))
+    elif es_field == "locations":
+        forms.append(canonical_place(value.strip()) or "")
+    return list(dict.fromkeys(f for f in forms if f))
+
+
+def _facet_clause(es_field: str, value: str) -> dict[str, Any]:
+    forms = canonical_forms(es_field, value)
+    return {
+        "bool": {
+            "should": [{"term": {es_field: {"value": f, "case_insensitive": True}}} for f in forms],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def suggestions(client: Elasticsearch, index: str, es_field: str, value: str, size: int = 5) -> list[str]:
+    """The facet values nearest to one that matches nothing (spelling, or a part of the name)."""
+    buckets = client.search(index=index, size=0, aggs={"v": {"terms": {"field": es_field, "size": 5000}}})
+    values = [str(b["key"]) for b in buckets["aggregations"]["v"]["buckets"]]
+    folded = {v.casefold(): v for v in values}
+    typed = value.strip().casefold()
+    near = [folded[v] for v in difflib.get_close_matches(typed, list(folded), n=size, cutoff=0.6)]
+    containing = [v for v in values if typed and typed in v.casefold()]
+    return list(dict.fromkeys([*near, *containing]))[:size]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +128,8 @@ class Hit:
 class SearchResult:
     total: int  # matching documents
     hits: list[Hit] = field(default_factory=list)
+    # A facet filter that alone matches nothing: its field, the value typed, the nearest values.
+    unmatched: list[tuple[str, str, list[str]]] = field(default_factory=list)
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # name -> (value, documents)
     stories: int | None = None  # distinct stories among the matches (with one_per_story)
 
@@ -182,8 +226,14 @@ def search(
     )
     hits = [_hit(raw) for raw in response["hits"]["hits"]]
     found = response.get("aggregations", {})
+    total = int(response["hits"]["total"]["value"])
+    unmatched = []
+    for es_field, value in filters.typed() if filters and total == 0 else []:
+        if client.count(index=index, query=_facet_clause(es_field, value))["count"] == 0:
+            unmatched.append((es_field, value, suggestions(client, index, es_field, value)))
     return SearchResult(
-        total=int(response["hits"]["total"]["value"]),
+        total=total,
+        unmatched=unmatched,
         hits=hits,
         facets={
             name: [(str(b["key"]), int(b["doc_count"])) for b in found[name]["buckets"]]

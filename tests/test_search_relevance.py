@@ -172,3 +172,23 @@ def test_and_or_not_as_people_type_them(corpus: tuple[str, dict[str, str]], es_c
     assert found("Jokowi NOT Prabowo") == found("Jokowi") - found("Prabowo")
     assert found("Jokowi") - found("Prabowo")  # NOT leaves something to find
     assert found('"Jokowi AND Prabowo"') == found('"Jokowi and Prabowo"')  # inside quotes: words
+
+
+def test_filters_match_what_people_type(corpus: tuple[str, dict[str, str]], es_client: Elasticsearch) -> None:
+    name, _texts = corpus
+
+    def ids(filters: SearchFilters) -> set[str]:
+        return {h.id for h in search(es_client, name, "", filters, size=500).hits}
+
+    jakarta = ids(SearchFilters(locations=("Jakarta",)))
+    assert jakarta and ids(SearchFilters(locations=("jakarta",))) == jakarta
+    english = ids(SearchFilters(language="en"))
+    assert english and ids(SearchFilters(language="EN")) == english
+    widodo = ids(SearchFilters(persons=("Joko Widodo",)))
+    assert widodo and ids(SearchFilters(persons=("jokowi",))) == widodo  # the nickname
+    russia = ids(SearchFilters(locations=("Russia",)))
+    assert ids(SearchFilters(locations=("Rusia",))) == russia  # the gazetteer's canonical name
+    missed = search(es_client, name, "", SearchFilters(locations=("Jakrta",)), size=5)
+    assert missed.total == 0
+    ((es_field, value, nearest),) = missed.unmatched
+    assert (es_field, value) == ("locations", "Jakrta") and "Jakarta" in nearest
