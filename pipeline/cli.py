@@ -146,6 +146,8 @@ def search(
     one_per_story: Annotated[bool, typer.Option(help="Only the best article of each story.")] = False,
     index: Annotated[str | None, typer.Option(help="Index name (default: WARTA_INDEX).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    page: Annotated[bool, typer.Option(help="Print a cursor for the next page of results.")] = False,
+    after: Annotated[str | None, typer.Option(help="The next page, from a previous page's cursor.")] = None,
 ) -> None:
     """Search the index: highlighted snippets and entity tags for the top hits, facets on request."""
     from elasticsearch import ConnectionError as EsConnectionError
@@ -174,8 +176,19 @@ def search(
     client = connect(settings)
     try:
         result = run_search(
-            client, name, query, filters, size=size, facets=facets, one_per_story=one_per_story
+            client,
+            name,
+            query,
+            filters,
+            size=size,
+            facets=facets,
+            one_per_story=one_per_story,
+            page=page,
+            after=after,
         )
+    except ValueError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from err
     except NotFoundError as err:
         console.print(
             f"[red]no index {name} at {settings.es_url}: run `warta ingest` (or set WARTA_INDEX)[/red]"
@@ -196,6 +209,7 @@ def search(
                     "total": result.total,
                     "stories": result.stories,
                     "counted": "articles",  # total and facets count articles, also with --one-per-story
+                    "next": result.next,
                     "unmatched": [
                         {"field": f, "value": v, "nearest": near} for f, v, near in result.unmatched
                     ],
@@ -235,6 +249,8 @@ def search(
     for name, values in result.facets.items():
         if values:
             out.print(f"\n[bold]{name}[/bold]: " + ", ".join(f"{v} ({n})" for v, n in values))
+    if result.next:
+        out.print(f"\nnext page: --after {result.next}")
 
 
 @app.command()

@@ -13,7 +13,9 @@ returns a ``SearchResult`` (hits with highlights and entity tags, facet counts).
 
 from __future__ import annotations
 
+import base64
 import difflib
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -130,6 +132,7 @@ class SearchResult:
     hits: list[Hit] = field(default_factory=list)
     # A facet filter that alone matches nothing: its field, the value typed, the nearest values.
     unmatched: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    next: str | None = None  # with paging: the cursor of the next page (None on the last one)
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # name -> (value, documents)
     stories: int | None = None  # distinct stories among the matches (with one_per_story)
 
@@ -200,9 +203,18 @@ def search(
     size: int = 10,
     facets: int = 0,
     one_per_story: bool = False,
+    page: bool = False,
+    after: str | None = None,
 ) -> SearchResult:
     """Top hits for ``query`` with highlighted snippets and entity tags; ``facets`` > 0 adds the
-    top values of each facet; ``one_per_story`` returns the best hit of each story only."""
+    top values of each facet; ``one_per_story`` returns the best hit of each story only.
+
+    Paging past any depth: ``page=True`` opens a point in time on the index and returns, in
+    ``next``, a cursor for the page after this one; ``after=cursor`` returns that page (from the
+    same point in time: pages neither skip nor repeat articles while the index changes). Not with
+    ``one_per_story``."""
+    if (page or after) and one_per_story:
+        raise ValueError("paging is not available with one article per story")
     aggs: dict[str, Any] = (
         {name: {"terms": {"field": f, "size": facets}} for name, f in FACETS.items()} if facets else {}
     )
@@ -210,8 +222,15 @@ def search(
     if one_per_story:
         extra["collapse"] = {"field": "story_id"}
         aggs["stories"] = {"cardinality": {"field": "story_id"}}
+    if page or after:
+        pit, search_after = _open_cursor(client, index, after)
+        extra.update(
+            pit={"id": pit, "keep_alive": PAGE_KEEP_ALIVE},
+            sort=[{"_score": "desc"}, {"_shard_doc": "asc"}],
+            **({"search_after": search_after} if search_after else {}),
+        )
     response = client.search(
-        index=index,
+        index=None if (page or after) else index,
         query=build_query(query, filters or SearchFilters()),
         size=size,
         track_total_hits=True,
@@ -231,9 +250,13 @@ def search(
     for es_field, value in filters.typed() if filters and total == 0 else []:
         if client.count(index=index, query=_facet_clause(es_field, value))["count"] == 0:
             unmatched.append((es_field, value, suggestions(client, index, es_field, value)))
+    cursor = None
+    if (page or after) and len(response["hits"]["hits"]) == size:
+        cursor = _cursor(response.get("pit_id") or extra["pit"]["id"], response["hits"]["hits"][-1]["sort"])
     return SearchResult(
         total=total,
         unmatched=unmatched,
+        next=cursor,
         hits=hits,
         facets={
             name: [(str(b["key"]), int(b["doc_count"])) for b in found[name]["buckets"]]
@@ -242,6 +265,24 @@ def search(
         },
         stories=int(found["stories"]["value"]) if "stories" in found else None,
     )
+
+
+PAGE_KEEP_ALIVE = "5m"  # how long a point in time waits for the next page
+
+
+def _open_cursor(client: Elasticsearch, index: str, after: str | None) -> tuple[str, list[Any] | None]:
+    """(point-in-time id, sort values to search after): a new point in time for a first page."""
+    if after is None:
+        return str(client.open_point_in_time(index=index, keep_alive=PAGE_KEEP_ALIVE)["id"]), None
+    try:
+        pit, values = json.loads(base64.urlsafe_b64decode(after.encode()))
+    except (ValueError, TypeError) as err:
+        raise ValueError("not a cursor from a previous page of this search") from err
+    return str(pit), list(values)
+
+
+def _cursor(pit: str, sort_values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([pit, sort_values]).encode()).decode()
 
 
 def _hit(raw: dict[str, Any]) -> Hit:

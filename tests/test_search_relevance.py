@@ -192,3 +192,22 @@ def test_filters_match_what_people_type(corpus: tuple[str, dict[str, str]], es_c
     assert missed.total == 0
     ((es_field, value, nearest),) = missed.unmatched
     assert (es_field, value) == ("locations", "Jakrta") and "Jakarta" in nearest
+
+
+def test_paging_reaches_every_match_once(
+    corpus: tuple[str, dict[str, str]], es_client: Elasticsearch
+) -> None:
+    name, _texts = corpus
+    first = search(es_client, name, "", size=40, page=True)
+    seen = [h.id for h in first.hits]
+    cursor = first.next
+    pages = 1
+    while cursor:
+        result = search(es_client, name, "", size=40, after=cursor)
+        seen.extend(h.id for h in result.hits)
+        cursor, pages = result.next, pages + 1
+    assert pages >= 9 and len(seen) == len(set(seen)) == first.total
+    with pytest.raises(ValueError, match="not available with one article per story"):
+        search(es_client, name, "", size=10, page=True, one_per_story=True)
+    with pytest.raises(ValueError, match="not a cursor"):
+        search(es_client, name, "", size=10, after="garbage")
