@@ -79,6 +79,7 @@ def discover(source: WebSource, fetcher: Fetcher) -> Iterator[Candidate | Reject
             key=key,
             source=source.name,
             language=source.language,
+            timezone=source.timezone,
             date=date,
             via=via,
             host_delay_s=source.host_delay_s,

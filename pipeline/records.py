@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 Outcome = Literal["skipped", "quarantined", "duplicate"]
 # Where an article's date comes from: the input record, the page's metadata, the feed or sitemap
 # that listed it, its own text (a day, no time), or none: the time Warta first saw it.
-DateSource = Literal["input", "page", "feed", "text", "first_seen"]
+# "page_zone_guessed": the page states a time but no zone; the source's or the language's was used.
+DateSource = Literal["input", "page", "page_zone_guessed", "feed", "text", "first_seen"]
 EntityLabel = Literal["PER", "ORG", "LOC"]
 
 
@@ -26,6 +27,7 @@ class Candidate(BaseModel):
     key: str  # canonical URL: one article, one key
     source: str
     language: str | None = None
+    timezone: str | None = None  # the source's zone for times stated without one
     date: datetime | None = None  # published / updated / lastmod, as the feed or sitemap says
     via: str  # the feed, sitemap or list that named it
     host_delay_s: float | None = None
@@ -58,6 +60,7 @@ class RawArticle(BaseModel):
     language: str | None = None  # a hint from the input; detection runs when it is absent
     date_hint: datetime | None = None  # a feed's or sitemap's date, used when the page has none
     file_time: datetime | None = None  # a local file's modification time (completes partial dates)
+    timezone: str | None = None  # the source's zone for times the page states without one
 
 
 class Article(BaseModel):

@@ -259,7 +259,11 @@ def step_discover(run_dir: Path, name: str, settings: Settings) -> list[str]:
     with _RejectionFile(run_dir, f"discover.{name}") as rejected:
         if isinstance(source, LocalSource):
             items = sources.read_inputs(
-                source.paths, source=name, language=source.language, warc_only=source.kind == "warc"
+                source.paths,
+                source=name,
+                language=source.language,
+                warc_only=source.kind == "warc",
+                timezone=source.timezone,
             )
             batches = _write_batches(run_dir, f"files-{name}", _split(items, rejected), settings.batch_size)
         else:
@@ -452,6 +456,7 @@ def step_fetch(run_dir: Path, batch: str, settings: Settings) -> list[str]:
                     published_at=None,
                     date_hint=candidate.date,
                     language=candidate.language,
+                    timezone=candidate.timezone,
                 )
             )
             states.append(state)

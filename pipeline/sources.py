@@ -66,6 +66,7 @@ def read_inputs(
     language: str | None = None,
     warc_only: bool = False,
     exact: bool = False,
+    timezone: str | None = None,
 ) -> Iterator[Item]:
     """Every input found under ``paths``, as a RawArticle or a Rejection with its reason.
 
@@ -89,8 +90,9 @@ def read_inputs(
         for item in read_file(path, name, root):
             if isinstance(item, Rejection):
                 item.source = name
-            elif language and not item.language:
-                item.language = language
+            else:
+                item.language = item.language or language
+                item.timezone = timezone
             yield item
 
 

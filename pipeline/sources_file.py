@@ -22,6 +22,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -38,6 +39,18 @@ class _Source(BaseModel):
 
     name: str = Field(pattern=_NAME)
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
+    # The zone of times its pages state without one (an IANA name, "Asia/Jakarta").
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str | None) -> str | None:
+        if zone is not None:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError) as err:
+                raise ValueError(f"unknown time zone {zone!r} (an IANA name such as Asia/Jakarta)") from err
+        return zone
 
 
 class LocalSource(_Source):

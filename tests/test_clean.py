@@ -191,3 +191,48 @@ def test_the_pages_exact_time_wins_over_the_date_in_its_url() -> None:
     assert isinstance(article, Article)
     assert article.published_at == datetime(2019, 11, 20, 1, 53, tzinfo=UTC)
     assert article.date_source == "page"
+
+
+def test_a_page_time_without_a_zone_takes_the_sources_or_the_languages() -> None:
+    from zoneinfo import ZoneInfo
+
+    id_text = " ".join(["Presiden meresmikan jembatan baru di atas sungai yang membelah kota itu."] * 6)
+    en_text = " ".join(["The council approved the new bridge over the river that splits the town."] * 6)
+
+    def page(meta: str, text: str) -> str:
+        return (
+            f"<html><head><title>Jembatan baru</title>{meta}</head>"
+            f"<body><article><h1>Jembatan baru</h1><p>{text}</p></article></body></html>"
+        )
+
+    wib = clean(_raw(page("<meta name='publishdate' content='2017/11/03 20:15:00'>", id_text), fmt="html"))
+    assert isinstance(wib, Article) and wib.language == "id"
+    assert wib.published_at == datetime(2017, 11, 3, 20, 15, tzinfo=ZoneInfo("Asia/Jakarta"))
+    assert wib.date_source == "page_zone_guessed"
+    pacific = clean(
+        _raw(
+            page("<meta property='article:published_time' content='2019-11-19T18:18:00'>", en_text),
+            fmt="html",
+            timezone="America/Los_Angeles",
+        )
+    )
+    assert isinstance(pacific, Article)
+    assert pacific.published_at == datetime(2019, 11, 20, 2, 18, tzinfo=UTC)
+    stated = clean(
+        _raw(
+            page("<meta property='article:published_time' content='2019-11-19T18:18:00-08:00'>", en_text),
+            fmt="html",
+        )
+    )
+    assert isinstance(stated, Article) and stated.date_source == "page"
+    assert stated.published_at == datetime(2019, 11, 20, 2, 18, tzinfo=UTC)
+
+
+def test_a_source_declares_its_zone() -> None:
+    import pytest
+
+    from pipeline.sources_file import WebSource
+
+    assert WebSource(name="s", kind="urls", urls=["https://e.id/a"], timezone="Asia/Makassar").timezone
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
+        WebSource(name="s", kind="urls", urls=["https://e.id/a"], timezone="Mars/Olympus")
