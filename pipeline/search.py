@@ -17,13 +17,19 @@ import base64
 import difflib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
-TEXT_FIELDS = ["title^3", "title.id^3", "title.en^3", "body", "body.id", "body.en"]
+# Every article is searched in the standard analysis, and in its own language's stemmed analysis
+# only: the English stemmer would make Indonesian "keras" into "kera", the Indonesian one would
+# strip English words ("Canada" -> "Cana"). Articles in other languages: standard only.
+STANDARD_FIELDS = ["title^3", "body"]
+LANGUAGE_FIELDS = {"id": ["title.id^3", "body.id"], "en": ["title.en^3", "body.en"]}
+TEXT_FIELDS = STANDARD_FIELDS + [f for fields in LANGUAGE_FIELDS.values() for f in fields]
 HIGHLIGHT_FIELDS = ["body", "body.id", "body.en", "title", "title.id", "title.en"]
 ENTITY_FIELDS = {"person": "persons", "organisation": "organisations", "location": "locations"}
 # Facets: name -> keyword field counted over the matching documents.
@@ -169,15 +175,7 @@ def build_query(query: str, filters: SearchFilters) -> dict[str, Any]:
     should: list[dict[str, Any]] = []
     query = translate_operators(query)
     if query.strip():
-        must.append(
-            {
-                "simple_query_string": {
-                    "query": query,
-                    "fields": TEXT_FIELDS,
-                    "default_operator": "and",
-                }
-            }
-        )
+        must.append(_per_language(lambda fields: _words(query, fields)))
         words = query.split()
         if len(words) > 1 and not _OPERATORS & set(query):
             # Plain words: articles where they stand together as a phrase rank first (a constant
@@ -185,7 +183,7 @@ def build_query(query: str, filters: SearchFilters) -> dict[str, Any]:
             should.append(
                 {
                     "constant_score": {
-                        "filter": {"multi_match": {"query": query, "type": "phrase", "fields": TEXT_FIELDS}},
+                        "filter": _per_language(lambda fields: _phrase(query, fields)),
                         "boost": PHRASE_BOOST,
                     }
                 }
@@ -193,6 +191,28 @@ def build_query(query: str, filters: SearchFilters) -> dict[str, Any]:
     else:
         must.append({"match_all": {}})
     return {"bool": {"must": must, "should": should, "filter": filters.clauses()}}
+
+
+def _words(query: str, fields: list[str]) -> dict[str, Any]:
+    return {"simple_query_string": {"query": query, "fields": fields, "default_operator": "and"}}
+
+
+def _phrase(query: str, fields: list[str]) -> dict[str, Any]:
+    return {"multi_match": {"query": query, "type": "phrase", "fields": fields}}
+
+
+def _per_language(query_on: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:
+    """One query per language: each article matched in the standard analysis and its own
+    language's stemmed analysis only."""
+    languages = list(LANGUAGE_FIELDS)
+    branches: list[dict[str, Any]] = [
+        {"bool": {"filter": [{"term": {"language": code}}], "must": [query_on(STANDARD_FIELDS + fields)]}}
+        for code, fields in LANGUAGE_FIELDS.items()
+    ]
+    branches.append(
+        {"bool": {"must_not": [{"terms": {"language": languages}}], "must": [query_on(STANDARD_FIELDS)]}}
+    )
+    return {"bool": {"should": branches, "minimum_should_match": 1}}
 
 
 def search(

@@ -211,3 +211,15 @@ def test_paging_reaches_every_match_once(
         search(es_client, name, "", size=10, page=True, one_per_story=True)
     with pytest.raises(ValueError, match="not a cursor"):
         search(es_client, name, "", size=10, after="garbage")
+
+
+@pytest.mark.parametrize(("query", "other_word"), [("kera", r"\bkeras\b"), ("tega", r"\btegas\b")])
+def test_each_article_is_searched_in_its_own_language_only(
+    corpus: tuple[str, dict[str, str]], es_client: Elasticsearch, query: str, other_word: str
+) -> None:
+    """The English stemmer on Indonesian text made "keras" (hard) into "kera" (monkey)."""
+    name, texts = corpus
+    indexed = _indexed(es_client, name)
+    unrelated = (_having(texts, other_word) - _having(texts, rf"\b{query}\b")) & indexed
+    assert unrelated, f"the corpus has no article with {other_word} and without {query!r}"
+    assert not set(_urls(es_client, name, query)) & unrelated
