@@ -93,6 +93,16 @@ def airflow_db() -> Path:
 
 
 @pytest.fixture
+def settings(es_client):  # type: ignore[no-untyped-def]
+    """The environment's settings with a dead-letter index of the test's own (removed afterwards)."""
+    from pipeline.settings import get_settings
+
+    name = f"warta-test-dl-{uuid.uuid4().hex[:8]}"
+    yield get_settings().model_copy(update={"dead_letter_index": name})
+    es_client.options(ignore_status=404).indices.delete(index=name)
+
+
+@pytest.fixture
 def site() -> Iterator[NewsSite]:
     """The loopback news site (tests/webserver.py), its pages dated inside webserver.INTERVAL."""
     news = NewsSite(dates={path: INTERVAL.start + timedelta(hours=6) for path in PAGES})

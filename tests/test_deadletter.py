@@ -6,16 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline import deadletter
 from pipeline.run import replay, run_all
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings
 
 WARTA = [str(Path(sys.executable).parent / "warta")]
 BODY = (
@@ -23,13 +20,6 @@ BODY = (
     "kota itu. Wali kota mengatakan proyek tersebut akan selesai dalam dua tahun dan dibiayai "
     "bersama oleh pemerintah pusat serta swasta. Warga menyambut baik rencana tersebut."
 )
-
-
-@pytest.fixture
-def settings(es_client: Elasticsearch) -> Iterator[Settings]:
-    name = f"warta-test-dl-{uuid.uuid4().hex[:8]}"
-    yield get_settings().model_copy(update={"dead_letter_index": name})
-    es_client.options(ignore_status=404).indices.delete(index=name)
 
 
 def _inputs(folder: Path) -> None:

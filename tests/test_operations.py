@@ -13,8 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,7 +38,7 @@ from pipeline.run import (
     step_plan_sources,
     step_process_all,
 )
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings
 from pipeline.sources_file import WebSource, local_sources
 
 WARTA = [str(Path(sys.executable).parent / "warta")]
@@ -49,13 +47,6 @@ BODY = (
     "kota itu. Wali kota mengatakan proyek tersebut akan selesai dalam dua tahun dan dibiayai "
     "bersama oleh pemerintah pusat serta swasta. Warga menyambut baik rencana tersebut."
 )
-
-
-@pytest.fixture
-def settings(es_client: Elasticsearch) -> Iterator[Settings]:
-    name = f"warta-test-ops-{uuid.uuid4().hex[:8]}"
-    yield get_settings().model_copy(update={"dead_letter_index": name})
-    es_client.options(ignore_status=404).indices.delete(index=name)
 
 
 def _letters(client: Elasticsearch, settings: Settings) -> list[deadletter.DeadLetter]:
