@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
@@ -106,32 +106,44 @@ def record(
 def _record_chunk(
     client: Elasticsearch, index: str, rejections: list[Rejection], raws: dict[str, RawArticle], run_id: str
 ) -> int:
-    """Each letter read, then written only if nobody wrote it in between (``if_seq_no`` /
-    ``if_primary_term``; a new one with ``create``): a replay racing a nightly run cannot lose an
-    update. Letters that lost the race are read and written again."""
-    pending = list({r.input_id: r for r in rejections}.values())  # one letter per input
-    written = 0
+    by_input = {r.input_id: r for r in rejections}  # one letter per input
+
+    def action(input_id: str, before: _Stored | None, now: datetime) -> dict[str, Any]:
+        rejection = by_input[input_id]
+        letter = _letter(rejection, before.letter if before else None, raws.get(input_id), run_id, now)
+        return {"_index": index, "_id": letter.id, "_source": letter.model_dump(mode="json")}
+
+    return _write_guarded(client, index, list(by_input), action, "recorded")
+
+
+Action = Callable[[str, "_Stored | None", datetime], "dict[str, Any] | None"]
+
+
+def _write_guarded(
+    client: Elasticsearch, index: str, input_ids: list[str], action: Action, doing: str
+) -> int:
+    """Read the letters of ``input_ids``, write ``action(input_id, as read, now)`` for each (None:
+    nothing to write) only if nobody wrote it in between (``if_seq_no`` / ``if_primary_term``; a
+    new letter with ``create``), and read and write again those that lost a race: a replay racing
+    a nightly run cannot lose an update. Returns how many were written."""
+    pending, written = input_ids, 0
     for _attempt in range(CONFLICT_ATTEMPTS):
-        earlier = _get(client, index, [r.input_id for r in pending])
+        stored = _get(client, index, pending)
         now = datetime.now(UTC)
-        actions = []
-        for rejection in pending:
-            before = earlier.get(rejection.input_id)
-            letter = _letter(
-                rejection, before.letter if before else None, raws.get(rejection.input_id), run_id, now
-            )
-            actions.append(
-                _guarded(
-                    {"_index": index, "_id": letter.id, "_source": letter.model_dump(mode="json")}, before
-                )
-            )
+        actions = [
+            _guarded(made, stored.get(input_id))
+            for input_id in pending
+            if (made := action(input_id, stored.get(input_id), now)) is not None
+        ]
+        if not actions:
+            return written
         done, conflicts = _bulk_guarded(client, actions)
         written += done
-        pending = [r for r in pending if letter_id(r.input_id) in conflicts]
+        pending = [i for i in pending if letter_id(i) in conflicts]
         if not pending:
             return written
         _back_off()
-    raise RuntimeError(f"dead letters in {index} kept changing under this run: {len(pending)} not recorded")
+    raise RuntimeError(f"dead letters in {index} kept changing: {len(pending)} not {doing}")
 
 
 def _letter(
@@ -181,39 +193,14 @@ def _bulk_guarded(client: Elasticsearch, actions: list[dict[str, Any]]) -> tuple
 
 def resolve(client: Elasticsearch, index: str, outcomes: dict[str, str]) -> int:
     """Mark open dead letters resolved: {input_id: "indexed" | "duplicate"}; guarded like record."""
-    pending = list(outcomes)
-    written = 0
-    for _attempt in range(CONFLICT_ATTEMPTS):
-        letters = _get(client, index, pending)
-        now = datetime.now(UTC)
-        actions = [
-            _guarded(
-                {
-                    "_op_type": "update",
-                    "_index": index,
-                    "_id": stored.letter.id,
-                    "doc": {
-                        "status": "resolved",
-                        "resolved_at": now.isoformat(),
-                        "resolution": outcomes[input_id],
-                    },
-                },
-                stored,
-            )
-            for input_id, stored in letters.items()
-            if stored.letter.status == "open"
-        ]
-        if not actions:
-            return written
-        done, conflicts = _bulk_guarded(client, actions)
-        written += done
-        pending = [i for i in pending if letter_id(i) in conflicts]
-        if not pending:
-            return written
-        _back_off()
-    raise RuntimeError(
-        f"dead letters in {index} kept changing under this replay: {len(pending)} not resolved"
-    )
+
+    def action(input_id: str, before: _Stored | None, now: datetime) -> dict[str, Any] | None:
+        if before is None or before.letter.status != "open":
+            return None
+        done = {"status": "resolved", "resolved_at": now.isoformat(), "resolution": outcomes[input_id]}
+        return {"_op_type": "update", "_index": index, "_id": before.letter.id, "doc": done}
+
+    return _write_guarded(client, index, list(outcomes), action, "resolved")
 
 
 def search(

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -84,16 +85,21 @@ class SearchFilters:
 def canonical_forms(es_field: str, value: str) -> list[str]:
     """What a typed facet value may stand for in the index: itself, and for people their full name
     when it is a known nickname, for places the gazetteer's canonical name."""
-    from pipeline.enrich import known_nicknames
     from pipeline.gazetteer import canonical_place
 
     forms = [value.strip()]
     if es_field == "persons":
-        nicknames = {k.casefold(): v for k, v in known_nicknames().items()}
-        forms.append(nicknames.get(value.strip().casefold(), ""))
+        forms.append(_folded_nicknames().get(value.strip().casefold(), ""))
     elif es_field == "locations":
         forms.append(canonical_place(value.strip()) or "")
     return list(dict.fromkeys(f for f in forms if f))
+
+
+@lru_cache(maxsize=1)
+def _folded_nicknames() -> dict[str, str]:
+    from pipeline.enrich import known_nicknames
+
+    return {nickname.casefold(): name for nickname, name in known_nicknames().items()}
 
 
 def _facet_clause(es_field: str, value: str) -> dict[str, Any]:

@@ -79,13 +79,12 @@ def read_inputs(
         if not os.path.lexists(path):
             raise FileNotFoundError(f"input path does not exist: {path}")
     for path, label, root, refusal in iter_files(paths, exact):
-        input_id = str(trust.real(path) if refusal is None else path.absolute())
         name = source or label
         if refusal is not None:
-            yield _reject(input_id, "skipped", refusal, name)
+            yield _reject(str(path.absolute()), "skipped", refusal, name)
             continue
         if warc_only and _suffix(path) not in WARC_SUFFIXES:
-            yield _reject(input_id, "skipped", "not a WARC file (.warc, .warc.gz)", name)
+            yield _reject(str(trust.real(path)), "skipped", "not a WARC file (.warc, .warc.gz)", name)
             continue
         for item in read_file(path, name, root):
             if isinstance(item, Rejection):
