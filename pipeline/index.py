@@ -8,9 +8,12 @@ every version gets the same analysis however it is created. ``reindex`` builds t
 verifies it, and swaps both aliases in one atomic ``_aliases`` call: searches never see an empty
 or half-built index.
 
-Text fields are analysed three ways: ``standard`` on the field itself, and ``.id`` / ``.en``
-sub-fields with Elasticsearch's ``indonesian`` and ``english`` analyzers (stemming: ``bicara``
-finds ``pembicaraan``). Entity names are keyword arrays per type, for Kibana aggregations.
+Text fields are analysed three ways: ``standard`` on the field itself, ``.en`` with
+Elasticsearch's ``english`` analyzer, and ``.id`` with ``warta_indonesian``: the ``indonesian``
+analyzer's steps with a dictionary's word → root list (``models/indonesian_stems.txt``, built by
+``scripts/indonesian_stems.py`` with Sastrawi) applied before Lucene's rule-based stemmer, so
+``bicara`` finds ``pembicaraan`` and ``bertemu`` finds ``pertemuan``, but ``masa`` no longer finds
+``masalah``. Entity names are keyword arrays per type, for Kibana aggregations.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -54,9 +58,37 @@ def connect(settings: Settings) -> Elasticsearch:
     )
 
 
+INDONESIAN_STEMS = Path(__file__).parent / "models" / "indonesian_stems.txt"
+
+# Only filters a stock distribution and the local node (es/) both provide: the stemmer_override
+# rules mark their words as keywords, so Lucene's stemmer leaves those alone.
+ANALYSIS: dict[str, Any] = {
+    "filter": {
+        "warta_indonesian_stop": {"type": "stop", "stopwords": "_indonesian_"},
+        "warta_indonesian_roots": {
+            "type": "stemmer_override",
+            "rules": INDONESIAN_STEMS.read_text(encoding="utf-8").splitlines(),
+        },
+        "warta_indonesian_stemmer": {"type": "stemmer", "language": "indonesian"},
+    },
+    "analyzer": {
+        "warta_indonesian": {
+            "type": "custom",
+            "tokenizer": "standard",
+            "filter": [
+                "lowercase",
+                "warta_indonesian_stop",
+                "warta_indonesian_roots",
+                "warta_indonesian_stemmer",
+            ],
+        }
+    },
+}
+
+
 def _text(max_keyword: int | None = None) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "id": {"type": "text", "analyzer": "indonesian"},
+        "id": {"type": "text", "analyzer": "warta_indonesian"},
         "en": {"type": "text", "analyzer": "english"},
     }
     if max_keyword:
@@ -67,7 +99,7 @@ def _text(max_keyword: int | None = None) -> dict[str, Any]:
 _KEYWORD = {"type": "keyword", "ignore_above": 512}
 
 # Bump when the mapping or analysis changes; `warta index status` then says a reindex is due.
-MAPPING_VERSION = 4
+MAPPING_VERSION = 5
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
@@ -140,7 +172,11 @@ def install_templates(client: Elasticsearch, name: str) -> None:
         name=f"{name}-settings", template={"settings": INDEX_SETTINGS}, meta={"managed_by": "warta"}
     )
     client.cluster.put_component_template(
-        name=f"{name}-mappings", template={"mappings": MAPPINGS}, meta={"managed_by": "warta"}
+        # The analysis sits with the mappings that name it: Elasticsearch checks each component
+        # template on its own.
+        name=f"{name}-mappings",
+        template={"settings": {"analysis": ANALYSIS}, "mappings": MAPPINGS},
+        meta={"managed_by": "warta"},
     )
     client.indices.put_index_template(
         name=name,

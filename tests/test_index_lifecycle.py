@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -179,7 +180,9 @@ def test_a_legacy_concrete_index_moves_behind_aliases(
     articles = _seeded(seeds_dir, f"{index_name}-src", tmp_path)
     index.drop(es_client, f"{index_name}-src")
     es_client.indices.create(
-        index=index_name, mappings={k: v for k, v in index.MAPPINGS.items() if k != "_meta"}
+        index=index_name,
+        settings={"analysis": index.ANALYSIS},
+        mappings={k: v for k, v in index.MAPPINGS.items() if k != "_meta"},
     )
     index.bulk_load(es_client, index_name, articles)
     with pytest.raises(index.IndexLayoutError, match="is a concrete index, not an alias"):
@@ -200,6 +203,7 @@ def test_new_fields_are_added_in_place_and_a_conflicting_change_asks_for_a_reind
     older = {k: v for k, v in index.MAPPINGS["properties"].items() if k != "image"}
     es_client.indices.create(
         index=f"{index_name}-v1",
+        settings={"analysis": index.ANALYSIS},
         mappings={"dynamic": "strict", "_meta": {"warta_mapping_version": 2}, "properties": older},
         aliases={index_name: {}, f"{index_name}-write": {"is_write_index": True}},
     )
@@ -216,6 +220,7 @@ def test_new_fields_are_added_in_place_and_a_conflicting_change_asks_for_a_reind
     conflicting = {**older, "image": {"type": "date"}}
     es_client.indices.create(
         index=f"{other}-v1",
+        settings={"analysis": index.ANALYSIS},
         mappings={"dynamic": "strict", "_meta": {"warta_mapping_version": 2}, "properties": conflicting},
         aliases={other: {}, f"{other}-write": {"is_write_index": True}},
     )
@@ -224,3 +229,25 @@ def test_new_fields_are_added_in_place_and_a_conflicting_change_asks_for_a_reind
             index.ensure_index(es_client, other)
     finally:
         index.drop(es_client, other)
+
+
+def test_an_index_with_the_older_indonesian_analysis_moves_to_the_new_one_by_reindex(
+    seeds_dir: Path, index_name: str, es_client: Elasticsearch, tmp_path: Path
+) -> None:
+    articles = _seeded(seeds_dir, f"{index_name}-src", tmp_path)
+    index.drop(es_client, f"{index_name}-src")
+    # Mapping version 4: the .id sub-fields used Elasticsearch's rule-only `indonesian` analyzer.
+    older = json.loads(json.dumps(index.MAPPINGS["properties"]).replace('"warta_indonesian"', '"indonesian"'))
+    es_client.indices.create(
+        index=f"{index_name}-v1",
+        mappings={"dynamic": "strict", "_meta": {"warta_mapping_version": 4}, "properties": older},
+        aliases={index_name: {}, f"{index_name}-write": {"is_write_index": True}},
+    )
+    index.bulk_load(es_client, f"{index_name}-write", articles)
+    with pytest.raises(index.IndexLayoutError, match="warta reindex"):
+        index.ensure_index(es_client, index_name)
+    report = index.reindex(es_client, index_name)
+    assert report.new == f"{index_name}-v2"
+    (mapping,) = es_client.indices.get_mapping(index=index_name).values()
+    assert mapping["mappings"]["properties"]["body"]["fields"]["id"]["analyzer"] == "warta_indonesian"
+    assert es_client.count(index=index_name)["count"] == len(articles)

@@ -45,7 +45,7 @@ def test_seeds_are_indexed_and_reconciled(
     assert concrete == f"{index_name}-v1"  # the name is an alias of the first version
     mapping = found["mappings"]
     assert mapping["properties"]["published_at"]["type"] == "date"
-    assert mapping["properties"]["body"]["fields"]["id"]["analyzer"] == "indonesian"
+    assert mapping["properties"]["body"]["fields"]["id"]["analyzer"] == "warta_indonesian"
     assert mapping["properties"]["persons"]["type"] == "keyword"
     # Refreshes are off during the bulk load and back afterwards.
     settings = es_client.indices.get_settings(index=index_name)[concrete]["settings"]["index"]
@@ -199,7 +199,7 @@ def test_indices_whose_names_share_a_prefix_both_get_templates(
         ensure_index(es_client, longer)  # a wildcard template for the first would collide here
         for name in (index_name, longer):
             (found,) = es_client.indices.get_mapping(index=name).values()
-            assert found["mappings"]["properties"]["body"]["fields"]["id"]["analyzer"] == "indonesian"
+            assert found["mappings"]["properties"]["body"]["fields"]["id"]["analyzer"] == "warta_indonesian"
     finally:
         drop(es_client, longer)
 

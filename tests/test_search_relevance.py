@@ -223,3 +223,36 @@ def test_each_article_is_searched_in_its_own_language_only(
     unrelated = (_having(texts, other_word) - _having(texts, rf"\b{query}\b")) & indexed
     assert unrelated, f"the corpus has no article with {other_word} and without {query!r}"
     assert not set(_urls(es_client, name, query)) & unrelated
+
+
+@pytest.mark.parametrize(
+    ("query", "other_word"), [("masa", r"\bmasalah"), ("teri", r"\bmenteri"), ("dana", r"\bperdana")]
+)
+def test_the_indonesian_stemmer_keeps_unrelated_words_apart(
+    corpus: tuple[str, dict[str, str]], es_client: Elasticsearch, query: str, other_word: str
+) -> None:
+    """Lucene's rules alone read masalah as masa + -lah, menteri as men- + teri, perdana as per- + dana."""
+    name, texts = corpus
+    indexed = _indexed(es_client, name)
+    # Articles where the query's letters occur only inside the other word (none say "semasa").
+    unrelated = {
+        url
+        for url in _having(texts, other_word) & indexed
+        if query not in re.sub(other_word + r"\w*", "", texts[url], flags=re.IGNORECASE).lower()
+    }
+    assert unrelated, f"the corpus has no article with {other_word} and without {query!r}"
+    assert not set(_urls(es_client, name, query)) & unrelated
+
+
+@pytest.mark.parametrize(
+    ("query", "forms"),
+    [("bertemu", r"\b(bertemu|pertemuan)\b"), ("pilih", r"\b(pilih|memilih|pemilihan|dipilih)\b")],
+)
+def test_the_indonesian_stemmer_brings_related_forms_together(
+    corpus: tuple[str, dict[str, str]], es_client: Elasticsearch, query: str, forms: str
+) -> None:
+    """bertemu was stemmed to "berte" and memilih to "ilih", so neither met pertemuan or pilih."""
+    name, texts = corpus
+    related = _having(texts, forms) & _indexed(es_client, name)
+    assert len(related) >= 5, f"the corpus has too few articles with {forms}"
+    assert related <= set(_urls(es_client, name, query))
