@@ -7,10 +7,11 @@ gave a hint.
 
 from __future__ import annotations
 
+import json
 import re
 from contextlib import suppress
 from datetime import UTC, datetime
-from typing import NamedTuple, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -290,7 +291,7 @@ def without_site_name(title: str, site_name: str | None, url: str | None) -> str
 
 
 _BYLINE_PREFIX = re.compile(
-    r"^(?:(?:view all posts|posted|written|reported|edited|artikel|beitrag|text) by\s+|"
+    r"^(?:(?:\w+\s+){0,3}by\s+|"
     r"(?:by|von|vom|par|por|oleh|penulis|pewarta|reporter|editor|auteur|author|autor|artikel von)"
     r"(?:\s*[:\uff1a]\s*|\s+)|\u8d23\u4efb\u7f16\u8f91[:\uff1a]\s*)",
     re.IGNORECASE,
@@ -381,14 +382,27 @@ def link_text_share(body: str, anchors: set[str]) -> float:
 def page_metadata(tree: HtmlElement, url: str | None) -> Document:
     """trafilatura's metadata extraction (``trafilatura.metadata.extract_metadata``) without the
     parts Warta does not use (categories, tags, licence), which cost a fifth of its time: <meta>
-    tags, then JSON-LD, then title/author/URL/site-name heuristics, and htmldate for the date."""
+    tags, then JSON-LD, then title/author/URL/site-name heuristics, and htmldate for the date.
+
+    Where fields disagree, the more structured one is trusted: authors typed as persons in
+    JSON-LD, then <meta>/JSON-LD author strings, then the page's byline text (which must read as
+    names); the page's one headline over a <title> that adds a section to it, and the <title> over
+    a heading it does not confirm (a logo in an <h1>); a site name that names a site.
+    ``author`` comes back as names joined by ``"; "``."""
     metadata = examine_meta(tree)
     if metadata.author and " " not in metadata.author:
         metadata.author = None  # a single word from <meta> is usually a handle, not a name
     with suppress(Exception):  # trafilatura's JSON-LD reader has its own bugs; the rest still counts
         metadata = extract_meta_json(tree, metadata)
-    metadata.title = metadata.title or extract_title(tree)
-    metadata.author = metadata.author or extract_author(tree)
+    metadata.title = headline(tree, metadata.title)
+    site = _SiteName(metadata.sitename, url)
+    persons = [name for name in json_ld_persons(tree) if not site.is_(name)]  # "AppleInsider"
+    if persons:
+        metadata.author = "; ".join(persons)
+    elif metadata.author:
+        metadata.author = "; ".join(byline_names(metadata.author.split(";")))
+    else:
+        metadata.author = "; ".join(byline_names((extract_author(tree) or "").split(";"), from_text=True))
     metadata.url = metadata.url or extract_url(tree, url)
     # The URL's date (a day, no time) is read only when the page itself states none: a page's
     # exact timestamp must not be cut to midnight by /2019/11/19/ in its address.
@@ -400,8 +414,10 @@ def page_metadata(tree: HtmlElement, url: str | None) -> Document:
         outputformat=DATE_FORMAT,
         deferred_url_extractor=True,
     )
-    if not metadata.sitename:
-        metadata.sitename = extract_sitename(tree)
+    if metadata.sitename and not names_a_site(metadata.sitename):
+        metadata.sitename = None
+    if not metadata.sitename and names_a_site(found := extract_sitename(tree) or ""):
+        metadata.sitename = found
     if metadata.sitename:
         metadata.sitename = metadata.sitename.lstrip("@")
         if "." not in metadata.sitename and not metadata.sitename[:1].isupper():
@@ -410,6 +426,123 @@ def page_metadata(tree: HtmlElement, url: str | None) -> Document:
         metadata.sitename = match[1]
     metadata.clean_and_trim()
     return metadata
+
+
+def headline(tree: HtmlElement, declared: str | None) -> str | None:
+    """The article's title. A declared title (<meta>, JSON-LD) that is the page's one <h1> plus a
+    separator and more (``… - Auto News``) gives way to the <h1>; without a declared title, a
+    heading is taken only when the <title> contains it, else the <title> is (a logo's <h1>,
+    ``엔터 미디어``, is not the headline of ``엘제이-류화영 … - Entermedia``)."""
+    headings = [" ".join(h.text_content().split()) for h in tree.iterfind(".//h1")]
+    headings = [h for h in headings if h]
+    only = headings[0] if len(headings) == 1 else None
+    if declared:
+        rest = declared.removeprefix(only) if only and len(only) >= 10 else declared
+        return only if rest != declared and _TITLE_SEPARATOR.match(rest) else declared
+    found = extract_title(tree)
+    element = tree.find(".//title")
+    page_title = " ".join(element.text_content().split()) if element is not None else ""
+    if found and page_title and _fold_name(found) not in _fold_name(page_title):
+        return page_title
+    return found or page_title or None
+
+
+def json_ld_persons(tree: HtmlElement) -> list[str]:
+    """Names of the authors JSON-LD types as ``Person`` (an ``Organization`` author is the
+    publisher, not a writer), read as a byline (``Ilana Muhlstein, MS, RDN`` is one person with
+    credentials), each kept if it reads as a name (not a handle such as ``kevin-r``)."""
+    names: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            authors = node.get("author")
+            for author in authors if isinstance(authors, list) else [authors]:
+                if isinstance(author, dict) and author.get("@type") == "Person":
+                    names.extend(n for n in [author.get("name")] if isinstance(n, str))
+            for key in ("@graph", "mainEntity", "itemListElement"):
+                walk(node.get(key))
+
+    for script in tree.xpath("//script[@type='application/ld+json']"):
+        with suppress(ValueError):
+            walk(json.loads(script.text_content()))
+    parts = (part for name in names for part in byline_names(name.split(",")))
+    return list(dict.fromkeys(part for part in parts if _reads_as_name(part)))
+
+
+def _calendar_words() -> frozenset[str]:
+    """Month and weekday names (full forms) in the languages news pages here come in."""
+    from dateparser.languages import default_loader
+
+    months = ["january", "february", "march", "april", "may", "june", "july", "august"]
+    months += ["september", "october", "november", "december"]
+    days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    words: set[str] = set()
+    for code in ("en", "id", "de", "fr", "es", "pt", "it", "nl"):
+        info = default_loader.get_locale(code).info
+        words.update(max(info.get(key, [""]), key=len).casefold() for key in months + days)
+    return frozenset(w for w in words if len(w) >= 3)
+
+
+_CALENDAR = _calendar_words()
+# Words that name a job or a desk, not a person: "AP Auto Writer", "CNN Editor-at-large".
+_ROLE = re.compile(
+    r"\b(?:writer|editor|correspondent|reporter|staff|columnist|contributor|producer|photographer|"
+    r"editorial|wire|redakteur|redaktion|korrespondent|wartawan|penulis|pewarta|redaksi)s?\b",
+    re.IGNORECASE,
+)
+_NAME_PARTICLES = frozenset(
+    {"de", "da", "di", "du", "del", "della", "dos", "das", "van", "von", "der", "den", "ter"}
+    | {"bin", "binti", "al", "el", "la", "le", "y", "e"}
+)
+_ARTICLES = frozenset({"the", "a", "an"})
+
+
+def _reads_as_name(text: str) -> bool:
+    """Up to five words, each capitalised (or a particle: van, bin, de), no digits, and not opening
+    with an article: ``The Russian`` and ``Syrian defense ministries`` are not bylines."""
+    words = text.split()
+    return (
+        0 < len(words) <= 5
+        and words[0].casefold() not in _ARTICLES
+        and not any(ch.isdigit() for ch in text)
+        and all(not w[:1].islower() or w in _NAME_PARTICLES for w in words)
+    )
+
+
+def byline_names(parts: list[str], from_text: bool = False) -> list[str]:
+    """Author names from a byline split into parts: byline words (``Analysis by``) off, calendar
+    words trailing a name off (``Malcolm Owen Monday``), parts naming a job dropped, and short
+    all-capital credentials after a name (``MS``, ``RDN``) dropped. A byline read from the page's
+    text (``from_text``) keeps only parts that read as names."""
+    names: list[str] = []
+    for part in parts:
+        words = _BYLINE_PREFIX.sub("", part.strip()).split()
+        while words and words[-1].casefold().strip(".,") in _CALENDAR:
+            words.pop()
+        name = " ".join(words)
+        # After a person's name, a credential or a job title qualifies that person; alone, a
+        # desk's credit ("Redaktion", "Staff Writer") is the author there is.
+        qualifier = bool(names) and ((name.isupper() and len(name) <= 5) or bool(_ROLE.search(name)))
+        if not name or qualifier or (from_text and not _reads_as_name(name)):
+            continue
+        names.append(name)
+    return names
+
+
+def names_a_site(text: str) -> bool:
+    """A site name, not a copyright line (``Copyright 2014``) or a tagline (``потеря веса до 10
+    кг. Отзывы``): no year or copyright sign, no sentence punctuation, at most six words."""
+    folded = text.casefold()
+    return (
+        bool(text.strip())
+        and "copyright" not in folded
+        and "\u00a9" not in text
+        and not re.search(r"\b(?:19|20)\d\d\b|[.!?]\s", text)
+        and len(text.split()) <= 6
+    )
 
 
 def _page_url(tree: HtmlElement) -> str | None:

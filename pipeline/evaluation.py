@@ -101,7 +101,7 @@ def evaluate_extraction(folder: Path, baseline: bool = False) -> dict[str, Any]:
     from pipeline.records import RawArticle, Rejection
 
     layout, pages = _pages(folder)
-    outputs: list[tuple[str, str, list[str], str | None]] = []  # title, body, authors, date
+    outputs: list[tuple[str, str, list[str], str | None, str]] = []  # title, body, authors, date, site
     texts: list[str] = []
     seconds = base_seconds = 0.0
     # Page by page, ours then trafilatura's: a background load slows both alike.
@@ -111,10 +111,10 @@ def evaluate_extraction(folder: Path, baseline: bool = False) -> dict[str, Any]:
         article = clean(raw, min_body_chars=0)
         seconds += time.perf_counter() - started
         if isinstance(article, Rejection):
-            outputs.append(("", "", [], None))
+            outputs.append(("", "", [], None, ""))
         else:
             date = article.published_at.date().isoformat() if article.published_at else None
-            outputs.append((article.title, article.body, article.authors, date))
+            outputs.append((article.title, article.body, article.authors, date, article.site_name or ""))
         if baseline:
             started = time.perf_counter()
             texts.append(trafilatura.extract(html, url=url or None) or "")
@@ -135,7 +135,7 @@ def evaluate_extraction(folder: Path, baseline: bool = False) -> dict[str, Any]:
 def _score(
     layout: str,
     bodies: list[str],
-    outputs: list[tuple[str, str, list[str], str | None]] | None,
+    outputs: list[tuple[str, str, list[str], str | None, str]] | None,
     pages: list[tuple[str, str, dict[str, Any]]],
 ) -> dict[str, Any]:
     if layout == "zyte":
@@ -159,7 +159,7 @@ def _score(
         "without_share": round(absent / unwanted, 4) if unwanted else None,
     }
     if outputs is not None:
-        for field, position in (("title", 0), ("author", 2), ("date", 3)):
+        for field, position in (("title", 0), ("author", 2), ("date", 3), ("sitename", 4)):
             hits = total = 0
             for output, (_u, _h, gold) in zip(outputs, pages, strict=True):
                 expected = gold.get(field)
@@ -170,6 +170,15 @@ def _score(
                 got_text = "; ".join(got) if isinstance(got, list) else (got or "")
                 hits += _same(got_text, str(expected), field)
             scores[f"{field}_accuracy"] = round(hits / total, 4) if total else None
+        # Gold that says a page names no author ("") against the pages given one anyway.
+        no_author = [
+            output[2]
+            for output, (_u, _h, gold) in zip(outputs, pages, strict=True)
+            if gold.get("author") == ""
+        ]
+        scores["author_where_none"] = (
+            round(sum(bool(a) for a in no_author) / len(no_author), 4) if no_author else None
+        )
     return scores
 
 

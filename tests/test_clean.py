@@ -6,6 +6,8 @@ import gzip
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from pipeline.clean import clean, detect_language
 from pipeline.records import Article, RawArticle, Rejection
 from pipeline.settings import PROJECT_ROOT
@@ -236,3 +238,40 @@ def test_a_source_declares_its_zone() -> None:
     assert WebSource(name="s", kind="urls", urls=["https://e.id/a"], timezone="Asia/Makassar").timezone
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
         WebSource(name="s", kind="urls", urls=["https://e.id/a"], timezone="Mars/Olympus")
+
+
+def _zyte_page(url_part: str) -> Article:
+    """The Zyte dev page whose URL contains ``url_part``, cleaned."""
+    import json
+
+    folder = PROJECT_ROOT.parent / "shared" / "data" / "extraction" / "zyte-dev"
+    truth = json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))
+    (page_id, gold), *_ = [(k, g) for k, g in truth.items() if url_part in g["url"]]
+    html = gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes()).decode("utf-8", "replace")
+    article = clean(_raw(html, fmt="html", url=gold["url"]))
+    assert isinstance(article, Article)
+    return article
+
+
+@pytest.mark.parametrize(
+    ("url_part", "authors"),
+    [
+        ("appleinsider.com", ["Mike Wuerthele", "Malcolm Owen"]),  # "Malcolm Owen Monday, November 18"
+        ("quantamagazine.org", ["Carrie Arnold"]),
+        ("wired.com/story/the-future", ["Molly Wood"]),  # <meta> "Condé Nast"; JSON-LD's Person wins
+        ("New-SUVs-and-electric", ["Tom Krisher"]),  # "AP Auto Writer"
+        ("cnn.com/2019/11/18", ["Chris Cillizza"]),  # "Analysis by ..., CNN Editor-at-large"
+        ("beachbodyondemand.com", ["Ilana Muhlstein"]),  # "..., MS, RDN"
+        ("polygraph.info", []),  # a fact-check's reviewed claim is no byline
+        ("detroitnews.com", []),  # "Detroit News wire services Published"
+    ],
+)
+def test_authors_are_people_not_dates_jobs_or_publishers(url_part: str, authors: list[str]) -> None:
+    assert _zyte_page(url_part).authors == authors
+
+
+def test_titles_and_site_names_from_the_field_that_holds_them() -> None:
+    assert _zyte_page("entermedia.co.kr").title.startswith("엘제이-류화영")  # not the logo <h1>
+    assert _zyte_page("autoindustriya.com").title.endswith("from Nissan PH")  # no "- Auto News"
+    assert _zyte_page("jaraguadosul").site_name == "jaraguadosul.sc.gov.br"  # not "Copyright 2014"
+    assert _zyte_page("vse-diety.com").site_name == "vse-diety.com"  # not a tagline
