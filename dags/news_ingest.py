@@ -16,9 +16,10 @@ from typing import Any
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from pipeline.settings import AIRFLOW_PREPARED_VARIABLE as PREPARED_VARIABLE
 from pipeline.settings import Settings, get_settings
 
-# Caps Elasticsearch-heavy tasks across all runs; created with `airflow pools set` (see README).
+# Caps Elasticsearch-heavy tasks across all runs; created by `warta airflow prepare`.
 ES_POOL = get_settings().es_pool
 
 DOC = """
@@ -58,6 +59,21 @@ def _settings() -> Settings:
     )
 
 
+def _require_prepared() -> None:
+    """Fail at once, naming the fix, on an Airflow that `warta airflow prepare` has not made ready:
+    without the pool the scheduler would leave the run's later tasks waiting forever."""
+    from airflow.sdk import Variable
+
+    prepared = Variable.get(PREPARED_VARIABLE, default=None, deserialize_json=True) or {}
+    if ES_POOL not in prepared.get("pools", []):
+        raise AirflowFailException(
+            f"this Airflow is not prepared for Warta: the pool {ES_POOL!r} the Elasticsearch tasks "
+            "run in may not exist, and without it they would wait forever. Run `warta airflow "
+            f"prepare` (creates the pool, the Connection and the staging folder, and the Variable "
+            f"{PREPARED_VARIABLE!r} this check reads) with this Airflow's environment."
+        )
+
+
 def _run_dir() -> str:
     from pipeline.staging import run_dir
 
@@ -76,8 +92,8 @@ def _run_dir() -> str:
     tags=["warta", "ingest"],
     doc_md=DOC,
     default_args={
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
+        "retries": get_settings().task_retries,
+        "retry_delay": timedelta(seconds=get_settings().task_retry_delay_s),
         "retry_exponential_backoff": True,
     },
     params={
@@ -107,6 +123,7 @@ def news_ingest() -> None:
         from pipeline.sources_file import SourcesFileError
         from pipeline.trust import OutsideRoots, dag_sources
 
+        _require_prepared()
         settings = _settings()
         context = get_current_context()
         params = context["params"]
@@ -144,7 +161,10 @@ def news_ingest() -> None:
         from pipeline.run import step_plan_fetch
 
         folder = _run_dir()
-        return [f"{folder}/fetch/{b}.jsonl" for b in step_plan_fetch(Path(folder), _settings())]
+        run_id = str(get_current_context()["run_id"])
+        return [
+            f"{folder}/fetch/{b}.jsonl" for b in step_plan_fetch(Path(folder), _settings(), run_id=run_id)
+        ]
 
     @task
     def fetch(fetch_batch: str) -> list[str]:

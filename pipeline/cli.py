@@ -40,6 +40,11 @@ deadletter_app = typer.Typer(
     help="Quarantined inputs (WARTA_DEAD_LETTER_INDEX): inspect and replay.", no_args_is_help=True
 )
 app.add_typer(deadletter_app, name="deadletter")
+airflow_app = typer.Typer(
+    help="Warta's Airflow on this machine, without Docker: nightly runs by Airflow's own scheduler.",
+    no_args_is_help=True,
+)
+app.add_typer(airflow_app, name="airflow")
 
 console = Console(stderr=True)
 DEFAULT_NER_DATA = PROJECT_ROOT.parent / "shared" / "data" / "ner"
@@ -445,6 +450,83 @@ def kibana_import(
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(1) from err
     typer.echo(json.dumps({"imported": answer.get("successCount"), "kibana": settings.kibana_url}))
+
+
+@airflow_app.command("prepare")
+def airflow_prepare() -> None:
+    """Metadata database, the Elasticsearch pool, the Connection, the staging folder (idempotent)."""
+    from pipeline import service
+
+    try:
+        done = service.prepare(get_settings())
+    except service.ServiceError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(1) from err
+    settings = get_settings()
+    typer.echo(
+        f"prepared {done.home}: pool {done.pool} ({done.slots} slots), "
+        f"Connection {settings.es_conn_id} {done.connection}, staging {done.staging_dir}"
+    )
+
+
+@airflow_app.command("start")
+def airflow_start(
+    workers: int = typer.Option(
+        0, "--workers", min=0, help="Celery workers to start on this machine (CeleryExecutor)."
+    ),
+) -> None:
+    """Prepare, then run the api-server, scheduler, dag-processor and triggerer in the background."""
+    from pipeline import service
+
+    settings = get_settings()
+    try:
+        service.start(settings)
+        for number in range(1, workers + 1):
+            service.start_worker(settings, f"worker-{number}")
+    except service.ServiceError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(1) from err
+    user, password = service.login(settings)
+    secret = password or "see the api-server log"
+    typer.echo(f"Airflow is running: {service.api_url(settings)} (login {user} / {secret})")
+    typer.echo("news_ingest runs nightly once unpaused: uv run warta airflow cli dags unpause news_ingest")
+    typer.echo(
+        f"logs: {service.airflow_env(settings)['AIRFLOW_HOME']}/warta; stop with: uv run warta airflow stop"
+    )
+
+
+@airflow_app.command("cli", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def airflow_cli(ctx: typer.Context) -> None:
+    """Any `airflow` command against Warta's Airflow (its home, database and DAGs), e.g.
+    `warta airflow cli dags unpause news_ingest` or `... backfill create --dag-id news_ingest ...`."""
+    import subprocess
+    import sys
+
+    from pipeline import service
+
+    env = service.airflow_env(get_settings())
+    done = subprocess.run([sys.executable, "-m", "airflow", *ctx.args], env=env, check=False)
+    raise typer.Exit(done.returncode)
+
+
+@airflow_app.command("stop")
+def airflow_stop() -> None:
+    """Stop the Airflow processes `warta airflow start` started."""
+    from pipeline import service
+
+    stopped = service.stop(get_settings())
+    typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@airflow_app.command("status")
+def airflow_status() -> None:
+    """Which components run, and what the api-server's health check says."""
+    from pipeline import service
+
+    report = service.status(get_settings())
+    typer.echo(json.dumps(report, indent=2))
+    if not report["running"]:
+        raise typer.Exit(3)
 
 
 @es_app.command("start")

@@ -51,6 +51,7 @@ class PageState(BaseModel):
     content_sha: str | None = None
     outcome: Literal["ok", "not_modified", "skipped"]
     fetched_at: datetime
+    run_id: str | None = None  # the run that recorded it (its own re-plans ignore it)
 
 
 class SourceState(BaseModel):

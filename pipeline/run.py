@@ -318,9 +318,13 @@ def _decide(
 
 
 @_timed("plan_fetch")
-def step_plan_fetch(run_dir: Path, settings: Settings, consult_state: bool = True) -> list[str]:
+def step_plan_fetch(
+    run_dir: Path, settings: Settings, consult_state: bool = True, run_id: str | None = None
+) -> list[str]:
     """Candidates of all sources -> fetch/<NNNNN>.jsonl batches grouped by host; returns their names.
-    ``consult_state=False`` (a replay) fetches every candidate afresh, whatever was fetched before."""
+    ``consult_state=False`` (a replay) fetches every candidate afresh, whatever was fetched before.
+    What this same run (``run_id``, default the run folder's name) recorded does not count as
+    fetched before: a cleared or retried run plans as its first attempt did, so its counts repeat."""
     from pipeline.fetch_state import FetchStateStore
 
     specs, interval = _plan(run_dir)
@@ -348,9 +352,12 @@ def step_plan_fetch(run_dir: Path, settings: Settings, consult_state: bool = Tru
             known = dict(store.pages(c.key for c in wanted))
         finally:
             client.close()
+    this_run = run_id or run_dir.name
     by_host: dict[str, list[Candidate]] = defaultdict(list)
     for candidate in wanted:
         state = known.get(candidate.key)
+        if state is not None and state.run_id == this_run:
+            state = None
         reason = _decide(candidate, state is not None, state.fetched_at if state else None, interval)
         if reason:
             rejected.append(_reject_candidate(candidate, "plan", "skipped", reason))
@@ -618,7 +625,7 @@ def step_index(
         # again by the next run. Pages that brought no article (304, not HTML) are recorded as such.
         reached = (sent - {r.input_id for r in result.rejected}) | {d.input_id for d in duplicates}
         pages = [
-            page
+            page.model_copy(update={"run_id": run_id or run_dir.name})
             for path in sorted((run_dir / "fetched").glob("*.jsonl"))
             for page in read_jsonl(path, PageState)
             if page.outcome != "ok" or page.url in reached

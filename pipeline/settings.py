@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Development data beside the clone (../shared/data): training, evaluation and benchmarks only.
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+# The Airflow Variable `warta airflow prepare` writes and the DAG's first task checks.
+AIRFLOW_PREPARED_VARIABLE = "warta_prepared"
 INDOSUM_ARTICLES = SHARED_DATA / "corpus" / "indosum" / "articles.jsonl"
 
 
@@ -95,6 +97,17 @@ class Settings(BaseSettings):
     fetch_allow_networks: list[str] = []
     fetch_state_index: str = "warta-fetch-state"
     es_pool: str = "warta_elasticsearch"  # Airflow pool capping concurrent Elasticsearch-heavy tasks
+    es_pool_slots: Annotated[int, Field(ge=1, le=1024)] = 2  # its size, set by `warta airflow prepare`
+    task_retries: Annotated[int, Field(ge=0, le=20)] = 2  # each news_ingest task, after a failure
+    task_retry_delay_s: Annotated[float, Field(ge=0)] = 120.0  # first wait; doubles each retry
+
+    # Airflow as a service (`warta airflow start`, pipeline/service.py); AIRFLOW__* variables win.
+    airflow_home: Path = PROJECT_ROOT / ".warta" / "airflow"
+    airflow_host: str = "127.0.0.1"  # the api-server (UI, REST and task execution API)
+    airflow_port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    airflow_executor: str = "LocalExecutor"  # or CeleryExecutor (with a broker and PostgreSQL)
+    airflow_database_url: SecretStr | None = None  # SQLAlchemy URL; default SQLite in airflow_home
+    airflow_celery_broker_url: SecretStr | None = None  # e.g. redis://127.0.0.1:6379/0
 
 
 def dag_input_roots(settings: Settings) -> list[Path]:

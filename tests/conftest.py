@@ -8,9 +8,8 @@ local node is started, and stopped again at the end of the session.
 
 from __future__ import annotations
 
+import base64
 import os
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -31,6 +30,9 @@ os.environ.update(
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
+        # One key for every Airflow process of the session, in-process or not, whichever home
+        # wrote its airflow.cfg first: Variables and Connections are encrypted with it.
+        "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "WARTA_ES_URL": TEST_ES_URL,
         "WARTA_STAGING_DIR": str(_AIRFLOW_HOME / "staging"),
     }
@@ -72,23 +74,12 @@ def index_name(es_client) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
-    """Migrate the throwaway Airflow metadata database once per session."""
-    done = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        check=False,
-    )
-    assert done.returncode == 0, f"airflow db migrate failed:\n{done.stdout}\n{done.stderr}"
-    pool = subprocess.run(
-        [sys.executable, "-m", "airflow", "pools", "set", "warta_elasticsearch", "2", "Elasticsearch load"],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        check=False,
-    )
-    assert pool.returncode == 0, f"airflow pools set failed:\n{pool.stdout}\n{pool.stderr}"
+    """The throwaway Airflow home prepared once per session, as `warta airflow prepare` does:
+    metadata database migrated, the Elasticsearch pool, the Connection, the marker Variable."""
+    from pipeline import service
+    from pipeline.settings import get_settings
+
+    service.prepare(get_settings())
     return _AIRFLOW_HOME
 
 

@@ -164,3 +164,31 @@ def test_dag_fans_out_over_sources_and_fetches_a_real_feed(
         "article_id": None,
         "source": "list",
     } in report["rejections"]
+
+
+def test_a_run_on_an_unprepared_airflow_fails_at_once_naming_the_fix(
+    airflow_db: Path, index_name: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Without `warta airflow prepare` (here: its marker Variable gone) the first task fails, with
+    no retry, saying what to run: the scheduler would otherwise wait forever for a missing pool."""
+    from airflow.models import Variable
+    from airflow.sdk import DagRunState
+
+    from pipeline.settings import AIRFLOW_PREPARED_VARIABLE
+
+    marker = Variable.get(AIRFLOW_PREPARED_VARIABLE)
+    Variable.delete(AIRFLOW_PREPARED_VARIABLE)
+    try:
+        run = (
+            _dagbag()
+            .dags["news_ingest"]
+            .test(logical_date=datetime(2026, 11, 2, tzinfo=UTC), run_conf={"index": index_name})
+        )
+    finally:
+        Variable.set(AIRFLOW_PREPARED_VARIABLE, marker)
+    assert run.state == DagRunState.FAILED
+    states = {ti.task_id: (ti.state, ti.try_number) for ti in run.get_task_instances()}
+    assert states["plan_sources"] == ("failed", 1)
+    assert states["load"][0] in ("upstream_failed", None)
+    printed = capfd.readouterr()
+    assert "warta airflow prepare" in printed.out + printed.err

@@ -213,6 +213,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, body, "text/plain")
         if path == "/feed.xml":
             return self._send(200, rss(site, FEED_PAGES), "application/rss+xml")
+        if path == "/all.xml":  # every article the site dates
+            return self._send(200, rss(site, sorted(site.dates)), "application/rss+xml")
         if path == "/sitemap_index.xml":
             return self._send(200, sitemap_index(site), "application/xml")
         if path == "/sitemaps/news.xml.gz":
