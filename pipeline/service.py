@@ -342,14 +342,13 @@ def status(settings: Settings) -> dict[str, Any]:
 
 
 def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # Zombies of our own children count as gone.
-    try:
-        return Path(f"/proc/{pgid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return True
+    """Whether any process of the group still runs. Zombies do not count: a container's init may
+    never reap the children an exited Airflow process leaves behind."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
+            return True
+    return False
