@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeGuard
@@ -447,27 +448,34 @@ def headline(tree: HtmlElement, declared: str | None) -> str | None:
     return found or page_title or None
 
 
+def json_ld_objects(tree: HtmlElement) -> Iterator[dict[str, Any]]:
+    """Every object of the page's JSON-LD blocks, nested ones (``@graph``, ``mainEntity``,
+    ``itemListElement``) included; a block that is not JSON is passed over."""
+
+    def walk(node: Any) -> Iterator[dict[str, Any]]:
+        if isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+        elif isinstance(node, dict):
+            yield node
+            for key in ("@graph", "mainEntity", "itemListElement"):
+                yield from walk(node.get(key))
+
+    for script in tree.xpath("//script[@type='application/ld+json']"):
+        with suppress(ValueError):
+            yield from walk(json.loads(script.text_content()))
+
+
 def json_ld_persons(tree: HtmlElement) -> list[str]:
     """Names of the authors JSON-LD types as ``Person`` (an ``Organization`` author is the
     publisher, not a writer), read as a byline (``Ilana Muhlstein, MS, RDN`` is one person with
     credentials), each kept if it reads as a name (not a handle such as ``kevin-r``)."""
     names: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            authors = node.get("author")
-            for author in authors if isinstance(authors, list) else [authors]:
-                if isinstance(author, dict) and author.get("@type") == "Person":
-                    names.extend(n for n in [author.get("name")] if isinstance(n, str))
-            for key in ("@graph", "mainEntity", "itemListElement"):
-                walk(node.get(key))
-
-    for script in tree.xpath("//script[@type='application/ld+json']"):
-        with suppress(ValueError):
-            walk(json.loads(script.text_content()))
+    for node in json_ld_objects(tree):
+        authors = node.get("author")
+        for author in authors if isinstance(authors, list) else [authors]:
+            if isinstance(author, dict) and author.get("@type") == "Person":
+                names.extend(n for n in [author.get("name")] if isinstance(n, str))
     parts = (part for name in names for part in byline_names(name.split(",")))
     return list(dict.fromkeys(part for part in parts if _reads_as_name(part)))
 

@@ -19,11 +19,10 @@ import re
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from lxml import html as lxml_html
 
-from pipeline.clean import clean
+from pipeline.clean import clean, json_ld_objects
 from pipeline.records import Article, RawArticle
 from pipeline.settings import SHARED_DATA
 
@@ -31,30 +30,12 @@ ZONED = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{
 TIMED = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
-def _json_ld_published(tree: Any) -> list[str]:
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            if isinstance(node.get("datePublished"), str):
-                found.append(node["datePublished"])
-            walk(node.get("@graph"))
-
-    for script in tree.xpath("//script[@type='application/ld+json']"):
-        try:
-            walk(json.loads(script.text_content()))
-        except ValueError:
-            continue
-    return found
-
-
 def stated_time(page: str) -> str | None:
     """The page's first stated publication time with at least hours and minutes."""
     tree = lxml_html.fromstring(page)
-    candidates = _json_ld_published(tree)
+    candidates = [
+        n["datePublished"] for n in json_ld_objects(tree) if isinstance(n.get("datePublished"), str)
+    ]
     candidates += tree.xpath("//meta[@property='article:published_time']/@content")
     candidates += tree.xpath(
         "//*[@itemprop='datePublished']/@content | //*[@itemprop='datePublished']/@datetime"

@@ -10,7 +10,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow_helpers import airflow_cli, free_port
 from elasticsearch import Elasticsearch
 
 from pipeline import service
@@ -28,12 +28,6 @@ from pipeline.staging import run_dir
 ARTICLES = 14
 BATCH_SIZE = 2  # 7 process batches
 RUN_TIMEOUT_S = 600
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_for_port(port: int, what: str, timeout_s: float = 30) -> None:
@@ -50,7 +44,7 @@ def _wait_for_port(port: int, what: str, timeout_s: float = 30) -> None:
 def redis_url() -> Iterator[str]:
     binary = shutil.which("redis-server")
     assert binary, "redis-server is not installed (Debian: apt-get install redis-server; .ci/run does it)"
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -81,7 +75,7 @@ def postgres_url() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", _free_port()
+    data, port = folder / "data", free_port()
     subprocess.run(
         [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "airflow", "--auth=trust", "-E", "UTF8"],
         check=True,
@@ -145,9 +139,9 @@ def celery_stack(
         "WARTA_AIRFLOW_EXECUTOR": "CeleryExecutor",
         "WARTA_AIRFLOW_DATABASE_URL": postgres_url,
         "WARTA_AIRFLOW_CELERY_BROKER_URL": redis_url,
-        "WARTA_AIRFLOW_PORT": str(_free_port()),
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+        "WARTA_AIRFLOW_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         # A killed worker's task is noticed within seconds, and retried soon after.
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
@@ -171,17 +165,6 @@ def celery_stack(
         service.stop(settings)
 
 
-def _airflow(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "airflow", *args],
-        env=service.airflow_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_batches_spread_over_two_workers_and_survive_one_killed(
     celery_stack: tuple[Settings, str, Path], es_client: Elasticsearch
 ) -> None:
@@ -191,13 +174,13 @@ def test_batches_spread_over_two_workers_and_survive_one_killed(
     night -= timedelta(days=1 if night <= now else 2)  # the latest complete night's start
     conf = json.dumps({"paths": [str(articles)], "index": settings.index})
     deadline = time.monotonic() + 120
-    while (created := _airflow(
+    while (created := airflow_cli(
         settings, "backfill", "create", "--dag-id", "news_ingest", "--dag-run-conf", conf,
         "--from-date", night.isoformat(), "--to-date", night.isoformat(),
     )).returncode != 0:  # fmt: skip
         assert time.monotonic() < deadline, created.stdout + created.stderr
         time.sleep(3)
-    unpaused = _airflow(settings, "dags", "unpause", "news_ingest")
+    unpaused = airflow_cli(settings, "dags", "unpause", "news_ingest")
     assert unpaused.returncode == 0, unpaused.stdout + unpaused.stderr
 
     # Once both workers have taken batches, SIGKILL one while it runs a batch.

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow_helpers import airflow_cli, free_port
 from elasticsearch import Elasticsearch
 from webserver import NewsSite, serve
 
@@ -48,23 +46,6 @@ NIGHT_OF = {
     "/news/paradigmng-lawan": 2,
 }
 RUNS_TIMEOUT_S = 600
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _airflow(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "airflow", *args],
-        env=service.airflow_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def _db() -> sqlite3.Connection:
@@ -123,9 +104,9 @@ def stack(
     sources = tmp_path / "sources.yaml"
     sources.write_text(f"sources:\n  - {{name: site, kind: feed, url: '{site.base}/all.xml'}}\n")
     for key, value in {
-        "WARTA_AIRFLOW_PORT": str(_free_port()),
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+        "WARTA_AIRFLOW_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "WARTA_SOURCES_FILE": str(sources),
         "WARTA_INPUT_ROOTS": json.dumps([str(tmp_path)]),
         "WARTA_INDEX": index_name,
@@ -153,7 +134,7 @@ def test_three_nights_under_the_scheduler(stack: tuple[Settings, NewsSite], es_c
     started = time.monotonic()
     # The DAG file must have been parsed before a backfill can be created.
     deadline = time.monotonic() + 120
-    while (created := _airflow(
+    while (created := airflow_cli(
         settings,
         "backfill", "create", "--dag-id", "news_ingest",
         "--from-date", NIGHTS[0].start.isoformat(), "--to-date", NIGHTS[-1].start.isoformat(),
@@ -162,7 +143,7 @@ def test_three_nights_under_the_scheduler(stack: tuple[Settings, NewsSite], es_c
         assert time.monotonic() < deadline, created.stdout + created.stderr
         time.sleep(3)
     # A paused DAG runs nothing, backfills included.
-    unpaused = _airflow(settings, "dags", "unpause", "news_ingest")
+    unpaused = airflow_cli(settings, "dags", "unpause", "news_ingest")
     assert unpaused.returncode == 0, unpaused.stdout + unpaused.stderr
     runs = _wait_for_runs(len(NIGHTS))
     backfilled_s = time.monotonic() - started
@@ -183,7 +164,7 @@ def test_three_nights_under_the_scheduler(stack: tuple[Settings, NewsSite], es_c
 
     # Clear the middle night and let the scheduler run it again: no count changes.
     middle = runs[1]
-    cleared = _airflow(
+    cleared = airflow_cli(
         settings, "tasks", "clear", "news_ingest", "--yes",
         "--start-date", NIGHTS[1].start.isoformat(), "--end-date", NIGHTS[1].start.isoformat(),
     )  # fmt: skip
