@@ -17,7 +17,7 @@ and whether both tagged the same number of entities. Needs ../shared.
 
 ``--side-by-side`` runs each pair's two processes at the same time instead, one pinned to each
 of the first two cores (``os.sched_setaffinity``), swapping cores every pair. On a shared host
-whose speed drifts by ±20% from one minute to the next (session 12's), both arms then meet the
+whose speed drifts by ±20% from one minute to the next (as on 2026-11-29), both arms then meet the
 same drift, so their ratio is steadier than sequential runs give; it is also how two Warta
 workers run. Its absolute numbers are those of a fully loaded machine.
 """
