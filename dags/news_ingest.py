@@ -117,6 +117,7 @@ def news_ingest() -> None:
         """Validate the sources and record them with the data interval; returns source names."""
         from pathlib import Path
 
+        from pipeline.index import AccessDenied, check_access
         from pipeline.records import Interval
         from pipeline.run import step_plan_sources
         from pipeline.settings import PROJECT_ROOT, dag_input_roots
@@ -135,7 +136,8 @@ def news_ingest() -> None:
             specs = dag_sources(
                 Path(chosen) if chosen else None, given, settings.sources_file, dag_input_roots(settings)
             )
-        except (OutsideRoots, SourcesFileError) as err:
+            check_access(settings)  # a wrong password or an expired key: fail before any work
+        except (OutsideRoots, SourcesFileError, AccessDenied) as err:
             raise AirflowFailException(str(err)) from err
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
         interval = Interval(start=start, end=end) if start and end and end > start else None

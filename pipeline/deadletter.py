@@ -28,6 +28,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 from pydantic import BaseModel
 
+from pipeline.index import SMALL_INDEX
 from pipeline.records import RawArticle, Rejection
 
 CONFLICT_ATTEMPTS = 20  # guarded writes re-read and re-tried this often when another writer won
@@ -81,9 +82,7 @@ def letter_id(input_id: str) -> str:
 
 def ensure(client: Elasticsearch, index: str) -> None:
     if not client.indices.exists(index=index):
-        client.options(ignore_status=400).indices.create(
-            index=index, settings={"number_of_shards": 1, "number_of_replicas": 0}, mappings=MAPPINGS
-        )
+        client.options(ignore_status=400).indices.create(index=index, settings=SMALL_INDEX, mappings=MAPPINGS)
 
 
 def record(

@@ -26,7 +26,6 @@ from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
-from datasketch import MinHash
 from w3lib.url import canonicalize_url
 
 from pipeline.records import Article, Rejection, TaggedArticle
@@ -131,6 +130,10 @@ class Sketch:
 
     @classmethod
     def of(cls, text: str) -> Sketch:
+        # Imported here: datasketch brings scipy and redis (2 s), which the Airflow tasks that
+        # never sketch (planning, discovery, the report) should not pay for.
+        from datasketch import MinHash
+
         sketch = MinHash(num_perm=NUM_PERM, seed=1)
         sketch.update_batch([s.encode("utf-8") for s in shingles(text)])
         return cls(sketch.hashvalues.astype(np.uint32))

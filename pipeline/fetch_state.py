@@ -22,6 +22,8 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 from pydantic import BaseModel
 
+from pipeline.index import SMALL_INDEX
+
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
@@ -76,7 +78,7 @@ class FetchStateStore:
         if not self.client.indices.exists(index=self.index):
             self.client.options(ignore_status=400).indices.create(
                 index=self.index,
-                settings={"number_of_shards": 1, "number_of_replicas": 0},
+                settings=SMALL_INDEX,
                 mappings=MAPPINGS,
             )
 

@@ -29,7 +29,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from elasticsearch import ApiError, Elasticsearch, TransportError
+from elasticsearch import (
+    ApiError,
+    AuthenticationException,
+    AuthorizationException,
+    Elasticsearch,
+    TransportError,
+)
 from elasticsearch.helpers import scan, streaming_bulk
 
 from pipeline.dedup import Lookup, Sketch, StoryMember
@@ -38,8 +44,9 @@ from pipeline.settings import Settings
 
 
 def connect(settings: Settings) -> Elasticsearch:
-    """A client for ``settings.es_url``, with basic auth or an API key when configured, and TLS
-    verified against ``es_ca_certs`` (or the system CAs) for https URLs."""
+    """A client for ``settings.es_url`` (one URL, or several nodes' comma-separated), with basic
+    auth or an API key when configured, and TLS verified against ``es_ca_certs`` (or the system
+    CAs) for https URLs."""
     auth: dict[str, Any] = {}
     if settings.es_api_key is not None:
         auth["api_key"] = settings.es_api_key.get_secret_value()
@@ -50,12 +57,64 @@ def connect(settings: Settings) -> Elasticsearch:
     if settings.es_url.startswith("https://"):
         auth["verify_certs"] = settings.es_verify_certs
     return Elasticsearch(
-        settings.es_url,
+        # Several nodes of one cluster, comma-separated: requests go round them, past a lost one.
+        [url.strip() for url in settings.es_url.split(",")],
         request_timeout=settings.es_timeout_s,
         retry_on_timeout=True,
         max_retries=3,
         **auth,
     )
+
+
+def least_privilege_role(settings: Settings) -> dict[str, Any]:
+    """The privileges Warta needs on a secured cluster, and no more: a role body for
+    ``PUT _security/role/<name>`` or an API key's ``role_descriptors`` (``warta es role``).
+
+    Cluster: ``monitor`` (health, node info: the access check and the reindex probe) and
+    ``manage_index_templates`` (its component and index templates). Indices: only Warta's own
+    (articles with their versions and aliases, run ledger, dead letters, fetch state), with
+    ``manage`` (create, mappings, settings, aliases, refresh, delete retired versions), ``write``
+    and ``read``."""
+    names = [settings.index, settings.runs_index, settings.dead_letter_index, settings.fetch_state_index]
+    return {
+        "cluster": ["monitor", "manage_index_templates"],
+        "indices": [{"names": [f"{n}*" for n in names], "privileges": ["manage", "write", "read"]}],
+    }
+
+
+class AccessDenied(RuntimeError):
+    """The cluster refuses Warta's credentials, or their privileges; raised before anything is
+    written, so a run with a wrong password or an expired key leaves no trace in the cluster."""
+
+
+def check_access(settings: Settings) -> None:
+    """Fail fast and clearly when the cluster refuses the configured credentials: one request
+    (cluster health, which the least-privilege role allows through ``monitor``), no retries."""
+    client = connect(settings)
+    try:
+        client.options(max_retries=0).cluster.health()
+    except AuthenticationException as err:
+        raise AccessDenied(
+            f"Elasticsearch at {settings.es_url} refused the credentials (HTTP 401: "
+            f"{_reason(err)}). Check WARTA_ES_USERNAME and WARTA_ES_PASSWORD, or WARTA_ES_API_KEY "
+            f"(in Airflow: the Connection {settings.es_conn_id}); an expired or invalidated API "
+            "key needs a new one. Nothing was written."
+        ) from None
+    except AuthorizationException as err:
+        raise AccessDenied(
+            f"Elasticsearch at {settings.es_url} accepted the credentials but refuses this "
+            f"request (HTTP 403: {_reason(err)}). Give the user or key the role in "
+            "docs/reliability-and-security.md. Nothing was written."
+        ) from None
+    finally:
+        client.close()
+
+
+def _reason(err: ApiError) -> str:
+    """The server's reason, which names the user and the action, never the secret."""
+    body = err.body if isinstance(err.body, dict) else {}
+    error = body.get("error")
+    return str(error.get("reason") if isinstance(error, dict) else err.message)
 
 
 INDONESIAN_STEMS = Path(__file__).parent / "models" / "indonesian_stems.txt"
@@ -142,11 +201,10 @@ MAPPINGS: dict[str, Any] = {
     },
 }
 
-INDEX_SETTINGS: dict[str, Any] = {
-    "number_of_shards": 1,
-    "number_of_replicas": 0,
-    "refresh_interval": "1s",
-}
+# One shard (a news index stays small per version); one replica once the cluster has a second
+# node to hold it, none on a single node (which would otherwise stay yellow forever).
+SMALL_INDEX: dict[str, Any] = {"number_of_shards": 1, "auto_expand_replicas": "0-1"}
+INDEX_SETTINGS: dict[str, Any] = {**SMALL_INDEX, "refresh_interval": "1s"}
 
 
 class IndexLayoutError(RuntimeError):
@@ -330,6 +388,15 @@ class WriteBlocked(RuntimeError):
     moves to the new version when it is done), or a disk watermark was reached. Waited out."""
 
 
+class ItemsUnavailable(RuntimeError):
+    """Some documents of a bulk request failed for a reason that passes (HTTP 5xx per item: a
+    shard whose node was lost, before its replica takes over). Re-sent, not quarantined."""
+
+    def __init__(self, message: str, pending: list[TaggedArticle]) -> None:
+        super().__init__(message)
+        self.pending = pending
+
+
 class LoadError(RuntimeError):
     """Elasticsearch stayed unreachable longer than the retry budget; the load stopped cleanly.
     Re-running it is safe: ids are deterministic, so loaded documents are overwritten, not copied."""
@@ -358,8 +425,18 @@ def bulk_load(
     result = LoadResult()
     iterator = iter(articles)
     while chunk := list(islice(iterator, chunk_size)):
+        pending = chunk
+
+        def attempt() -> None:
+            nonlocal pending
+            try:
+                _load_chunk(client, index, pending, max_retries, result, on_created)
+            except ItemsUnavailable as err:  # only those are sent again
+                pending = err.pending
+                raise
+
         retrying(
-            lambda chunk=chunk: _load_chunk(client, index, chunk, max_retries, result, on_created),  # type: ignore[misc]
+            attempt,
             retry_budget_s,
             f"the bulk load into {index} ({result.indexed} documents were loaded before)",
             sleep,
@@ -381,7 +458,7 @@ def retrying(
     while True:
         try:
             return call()
-        except (TransportError, ApiError, WriteBlocked) as err:
+        except (TransportError, ApiError, WriteBlocked, ItemsUnavailable) as err:
             if isinstance(err, ApiError) and err.status_code != 429 and err.status_code < 500:
                 raise
             if waited >= budget_s:
@@ -418,6 +495,7 @@ def _load_chunk(
         for article in chunk
     )
     partial = LoadResult()
+    unavailable: dict[str, str] = {}  # id -> reason, for items that failed with a 5xx
     for ok, item in streaming_bulk(
         client,
         actions,
@@ -444,6 +522,9 @@ def _load_chunk(
             kind = error.get("type") if isinstance(error, dict) else "error"
             if kind == "cluster_block_exception":  # the whole chunk is sent again once it lifts
                 raise WriteBlocked(f"{index}: {reason}")
+            if int(info.get("status") or 0) >= 500:
+                unavailable[doc_id] = f"{info.get('status')} {kind}: {reason}"
+                continue
             partial.rejected.append(
                 Rejection(
                     input_id=input_ids.get(doc_id, doc_id),
@@ -460,6 +541,12 @@ def _load_chunk(
     result.created_ids |= partial.created_ids
     if on_created is not None and partial.created_ids:
         on_created(sorted(partial.created_ids))
+    if unavailable:
+        first = next(iter(unavailable.values()))
+        raise ItemsUnavailable(
+            f"{len(unavailable)} of {len(chunk)} documents not written ({first})",
+            [article for article in chunk if article.id in unavailable],
+        )
 
 
 def _keep_first_seen(client: Elasticsearch, index: str, chunk: list[TaggedArticle]) -> list[TaggedArticle]:
@@ -541,6 +628,7 @@ class ReindexReport:
     removed: list[str]  # old versions deleted (beyond keep_old)
     discarded: list[str]  # unfinished versions an interrupted reindex left behind
     seconds: float
+    method: str = "scroll-and-bulk"  # or "_reindex": the cluster copied the documents itself
 
 
 _WRITE_BLOCK = {"index": {"blocks": {"write": True}}}
@@ -567,8 +655,10 @@ def reindex(
     A failure before the swap deletes the new version and lifts the block: all is as it was.
     Retired versions stay read-only; ``keep_old`` of them are kept.
 
-    Documents are read with scroll and written with bulk (works on any cluster, also without the
-    reindex module, and lets ``transform`` re-run enrichment).
+    The copy is the cluster's own ``_reindex`` where every node has the reindex module (any
+    distribution; documents never leave the cluster) and no ``transform`` is asked for;
+    otherwise documents are read with scroll and written with bulk (nodes without the module,
+    such as the local ones, and ``transform``, which re-runs enrichment here).
     """
     started = time.monotonic()
     install_templates(client, name)
@@ -589,7 +679,11 @@ def reindex(
         client.indices.create(index=new)
         client.indices.refresh(index=source_index)
         expected = client.count(index=source_index)["count"]
-        copied = _copy(client, source_index, new, transform, chunk_size)
+        method = "_reindex" if transform is None and has_reindex(client) else "scroll-and-bulk"
+        if method == "_reindex":
+            copied = _server_copy(client, source_index, new, chunk_size)
+        else:
+            copied = _copy(client, source_index, new, transform, chunk_size)
         client.indices.refresh(index=new)
         got = client.count(index=new)["count"]
         if got != expected:
@@ -618,8 +712,39 @@ def reindex(
     if removed:
         client.indices.delete(index=",".join(removed))
     return ReindexReport(
-        name, source_index, new, copied, removed, discarded, round(time.monotonic() - started, 2)
+        name,
+        source_index,
+        new,
+        copied,
+        removed,
+        discarded,
+        round(time.monotonic() - started, 2),
+        method,
     )
+
+
+def has_reindex(client: Elasticsearch) -> bool:
+    """True if every node of the cluster has the reindex module (``_nodes/plugins``)."""
+    nodes = client.nodes.info(metric="plugins")["nodes"].values()
+    return bool(nodes) and all(
+        any(module.get("name") == "reindex" for module in node.get("modules", [])) for node in nodes
+    )
+
+
+def _server_copy(client: Elasticsearch, source: str, target: str, chunk_size: int) -> int:
+    """The cluster's ``_reindex``, waited for; any failed document fails the copy."""
+    done = client.options(request_timeout=3600).reindex(
+        source={"index": source, "size": chunk_size},
+        dest={"index": target, "op_type": "create"},
+        wait_for_completion=True,
+        slices="auto",
+    )
+    if done.get("failures") or done.get("timed_out"):
+        failures = done.get("failures") or [{"cause": "timed out"}]
+        raise IndexLayoutError(
+            f"{len(failures)} failures while the cluster copied {source} to {target}: {failures[0]}"
+        )
+    return int(done.get("created", 0)) + int(done.get("updated", 0))
 
 
 def _copy(

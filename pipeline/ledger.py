@@ -12,6 +12,8 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from pipeline.index import SMALL_INDEX
+
 MAPPINGS: dict[str, Any] = {
     "dynamic": True,  # counts per stage and outcome are open-ended; they map as numbers
     "properties": {
@@ -45,7 +47,5 @@ MAPPINGS: dict[str, Any] = {
 
 def record(client: Elasticsearch, index: str, entry: dict[str, Any]) -> None:
     if not client.indices.exists(index=index):
-        client.options(ignore_status=400).indices.create(
-            index=index, settings={"number_of_shards": 1, "number_of_replicas": 0}, mappings=MAPPINGS
-        )
+        client.options(ignore_status=400).indices.create(index=index, settings=SMALL_INDEX, mappings=MAPPINGS)
     client.index(index=index, id=entry["run_id"], document=entry, refresh="wait_for")

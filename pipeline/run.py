@@ -843,6 +843,7 @@ def run_sources(
         if on_step:
             on_step(step)
 
+    index.check_access(settings)
     announce("discover")
     for name in step_plan_sources(run_dir, specs, interval):
         step_discover(run_dir, name, settings)
@@ -901,6 +902,7 @@ def replay(
     """
     from pipeline import deadletter
 
+    index.check_access(settings)
     kept = [letter.raw for letter in letters if letter.raw is not None]
     files: dict[str | None, dict[Path, set[str]]] = defaultdict(lambda: defaultdict(set))
     urls: dict[str, list[str]] = defaultdict(list)

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WARTA_", extra="ignore")
 
     # Elasticsearch
-    es_url: str = "http://127.0.0.1:9200"
+    es_url: str = "http://127.0.0.1:9200"  # or several nodes of one cluster, comma-separated
     es_username: str | None = None
     es_password: SecretStr | None = None
     es_api_key: SecretStr | None = None
@@ -46,7 +46,10 @@ class Settings(BaseSettings):
     kibana_password: SecretStr | None = None
     kibana_api_key: SecretStr | None = None
 
-    # Local node started by `warta es start` (Java + Maven, see es/README.md)
+    # Local node started by `warta es start` (Java + Maven, see es/README.md). 9.x: a node built
+    # from the server jars; 8.x: Elastic's distribution zip, with security for https:// URLs.
+    es_local_version: str = "9.5.3"
+    es_java_home: Path | None = None  # default: the oldest JDK the version runs on (21+ / 17+)
     es_home: Path = PROJECT_ROOT / ".warta" / "elasticsearch"
     es_heap: str = "1g"
     es_start_timeout_s: Annotated[float, Field(gt=0)] = 180.0

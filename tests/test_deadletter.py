@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline import deadletter
@@ -41,6 +42,7 @@ def _open(client: Elasticsearch, settings: Settings) -> dict[str, deadletter.Dea
     }
 
 
+@pytest.mark.es_api
 def test_quarantined_inputs_are_replayed_after_the_fix(
     es_client: Elasticsearch, index_name: str, settings: Settings, tmp_path: Path
 ) -> None:

@@ -65,6 +65,7 @@ def indexed_docs(es: Elasticsearch, index: str) -> dict[str, dict[str, Any]]:
     return {h["_source"]["url"]: h["_source"] for h in hits}
 
 
+@pytest.mark.es_api
 def test_two_nightly_runs_over_a_real_site(
     site: NewsSite, web_env: str, index_name: str, es_client: Elasticsearch, tmp_path: Path
 ) -> None:

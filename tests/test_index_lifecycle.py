@@ -45,6 +45,7 @@ def _aliases(es: Elasticsearch, name: str) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.es_api
 def test_reindex_swaps_atomically_while_searches_run(
     seeds_dir: Path, index_name: str, es_client: Elasticsearch, tmp_path: Path
 ) -> None:
@@ -174,6 +175,7 @@ def test_failed_verification_leaves_the_old_version_in_place(
     assert _aliases(es_client, index_name)[index_name] == [f"{index_name}-v1"]
 
 
+@pytest.mark.es_api
 def test_a_legacy_concrete_index_moves_behind_aliases(
     seeds_dir: Path, index_name: str, es_client: Elasticsearch, tmp_path: Path
 ) -> None:
@@ -194,6 +196,7 @@ def test_a_legacy_concrete_index_moves_behind_aliases(
     assert es_client.count(index=index_name)["count"] == len(articles)
 
 
+@pytest.mark.es_api
 def test_new_fields_are_added_in_place_and_a_conflicting_change_asks_for_a_reindex(
     seeds_dir: Path, index_name: str, es_client: Elasticsearch, tmp_path: Path
 ) -> None:

@@ -33,6 +33,7 @@ def ingested(seeds_dir: Path, index_name: str, tmp_path: Path) -> dict[str, obje
     return run_all([seeds_dir], tmp_path / "run1", get_settings(), index_name=index_name)
 
 
+@pytest.mark.es_api
 def test_seeds_are_indexed_and_reconciled(
     ingested: dict[str, object], es_client: Elasticsearch, index_name: str, seeds_dir: Path
 ) -> None:
@@ -52,6 +53,7 @@ def test_seeds_are_indexed_and_reconciled(
     assert settings["refresh_interval"] == "1s"
 
 
+@pytest.mark.es_api
 def test_inflected_indonesian_form_finds_the_seed(
     ingested: dict[str, object], es_client: Elasticsearch, index_name: str
 ) -> None:
@@ -121,6 +123,7 @@ def test_malformed_inputs_are_counted_not_fatal(
     assert es_client.count(index=index_name)["count"] == 1
 
 
+@pytest.mark.es_api
 def test_documents_elasticsearch_rejects_are_reported(
     seeds_dir: Path, tmp_path: Path, es_client: Elasticsearch, index_name: str
 ) -> None:
@@ -190,6 +193,7 @@ def test_parallel_batches_give_the_same_index_as_one_process(
         drop(es_client, f"{index_name}-b")
 
 
+@pytest.mark.es_api
 def test_indices_whose_names_share_a_prefix_both_get_templates(
     es_client: Elasticsearch, index_name: str
 ) -> None:
@@ -219,6 +223,7 @@ def test_a_run_repeated_in_the_same_folder_leaves_nothing_stale(
     assert not list((folder / "raw").glob("files-extra-*"))
 
 
+@pytest.mark.es_api
 def test_every_run_is_recorded_in_the_ledger_and_a_bad_one_fails_loudly(
     seeds_dir: Path,
     index_name: str,

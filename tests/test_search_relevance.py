@@ -116,6 +116,7 @@ def test_a_phrase_beats_the_same_words_scattered(
     assert max(position[u] for u in phrase) < min(position[u] for u in scattered)
 
 
+@pytest.mark.es_api
 def test_entity_filter_and_facets_agree(corpus: tuple[str, dict[str, str]], es_client: Elasticsearch) -> None:
     name, _texts = corpus
     overview = search(es_client, name, "", size=0, facets=10)
@@ -161,6 +162,7 @@ def test_the_exact_phrase_ranks_first(
     assert max(position[u] for u in together) < min(position[u] for u in apart)
 
 
+@pytest.mark.es_api
 def test_and_or_not_as_people_type_them(corpus: tuple[str, dict[str, str]], es_client: Elasticsearch) -> None:
     name, _texts = corpus
 
@@ -194,6 +196,7 @@ def test_filters_match_what_people_type(corpus: tuple[str, dict[str, str]], es_c
     assert (es_field, value) == ("locations", "Jakrta") and "Jakarta" in nearest
 
 
+@pytest.mark.es_api
 def test_paging_reaches_every_match_once(
     corpus: tuple[str, dict[str, str]], es_client: Elasticsearch
 ) -> None:
@@ -228,6 +231,7 @@ def test_each_article_is_searched_in_its_own_language_only(
 @pytest.mark.parametrize(
     ("query", "other_word"), [("masa", r"\bmasalah"), ("teri", r"\bmenteri"), ("dana", r"\bperdana")]
 )
+@pytest.mark.es_api
 def test_the_indonesian_stemmer_keeps_unrelated_words_apart(
     corpus: tuple[str, dict[str, str]], es_client: Elasticsearch, query: str, other_word: str
 ) -> None:

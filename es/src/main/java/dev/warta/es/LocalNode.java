@@ -15,50 +15,49 @@ import org.elasticsearch.node.WartaLocalNode;
 import org.elasticsearch.transport.netty4.Netty4Plugin;
 
 /**
- * One real Elasticsearch node in this JVM, with HTTP on loopback.
+ * One real Elasticsearch node in this JVM.
  *
- * <p>Usage: {@code LocalNode BASE_DIR HTTP_PORT [CLUSTER_NAME]}. Data and logs live under
- * BASE_DIR; the node runs until the process gets SIGTERM/SIGINT, then closes cleanly.
+ * <p>Usage: {@code LocalNode BASE_DIR [-Ekey=value ...]}. Home, data and logs live under BASE_DIR;
+ * every other setting (cluster and node name, ports, discovery) comes as {@code -E}, as it would
+ * for {@code bin/elasticsearch}: pipeline/es_local.py builds the same list for both. The node
+ * runs until the process gets SIGTERM/SIGINT, then closes cleanly.
  */
 public final class LocalNode {
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 2) {
-            System.err.println("usage: LocalNode BASE_DIR HTTP_PORT [CLUSTER_NAME]");
+        if (args.length < 1) {
+            System.err.println("usage: LocalNode BASE_DIR [-Ekey=value ...]");
             System.exit(2);
         }
         Path base = Path.of(args[0]).toAbsolutePath();
-        int httpPort = Integer.parseInt(args[1]);
-        String clusterName = args.length > 2 ? args[2] : "warta-local";
         Path home = base.resolve("home");
         Files.createDirectories(home.resolve("config"));
         Files.createDirectories(home.resolve("plugins"));
         Files.createDirectories(home.resolve("modules"));
 
-        Settings settings = Settings.builder()
+        Settings.Builder builder = Settings.builder()
             .put("path.home", home.toString())
             .put("path.data", base.resolve("data").toString())
             .put("path.logs", base.resolve("logs").toString())
-            .put("cluster.name", clusterName)
-            .put("node.name", clusterName + "-1")
-            .put("network.host", "127.0.0.1")
-            .put("http.port", httpPort)
-            // The transport port is internal (single node) but must not collide with other nodes.
-            .put("transport.port", (httpPort + 100) + "-" + (httpPort + 199))
             .put("http.type", "netty4")
-            .put("transport.type", "netty4")
-            .put("discovery.type", "single-node")
-            // A developer disk that is 90% full must not turn indices read-only mid-test.
-            .put("cluster.routing.allocation.disk.threshold_enabled", false)
-            .put("action.auto_create_index", true)
-            .build();
+            .put("transport.type", "netty4");
+        for (int i = 1; i < args.length; i++) {
+            String arg = args[i];
+            int eq = arg.indexOf('=');
+            if (!arg.startsWith("-E") || eq < 3) {
+                System.err.println("not a -Ekey=value setting: " + arg);
+                System.exit(2);
+            }
+            builder.put(arg.substring(2, eq), arg.substring(eq + 1));
+        }
+        Settings settings = builder.build();
+        String nodeName = settings.get("node.name", "warta-local-1");
 
-        LogConfigurator.loadLog4jPlugins();
         LogConfigurator.configureESLogging();
         LogConfigurator.configureWithoutConfig(settings);
 
         Environment environment = InternalSettingsPreparer.prepareEnvironment(
-            settings, Map.of(), home.resolve("config"), () -> clusterName + "-1");
+            settings, Map.of(), home.resolve("config"), () -> nodeName);
         Node node = new WartaLocalNode(environment, List.of(Netty4Plugin.class, LanguageAnalyzersPlugin.class, RootEndpointPlugin.class));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -71,7 +70,7 @@ public final class LocalNode {
             }
         }, "warta-node-shutdown"));
         node.start();
-        System.out.println("warta-local-elasticsearch started: http://127.0.0.1:" + httpPort);
+        System.out.println("warta-local-elasticsearch started: " + nodeName);
         stopped.await();
     }
 }

@@ -10,22 +10,16 @@ import org.elasticsearch.Build;
 import org.elasticsearch.action.admin.cluster.state.ClusterStateRequest;
 import org.elasticsearch.action.admin.cluster.state.ClusterStateResponse;
 import org.elasticsearch.client.internal.node.NodeClient;
-import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
 import org.elasticsearch.cluster.node.DiscoveryNodes;
-import org.elasticsearch.common.io.stream.NamedWriteableRegistry;
-import org.elasticsearch.common.settings.ClusterSettings;
-import org.elasticsearch.common.settings.IndexScopedSettings;
-import org.elasticsearch.common.settings.Settings;
-import org.elasticsearch.common.settings.SettingsFilter;
 import org.elasticsearch.features.NodeFeature;
 import org.elasticsearch.plugins.ActionPlugin;
 import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.rest.BaseRestHandler;
-import org.elasticsearch.rest.RestController;
 import org.elasticsearch.rest.RestHandler;
 import org.elasticsearch.rest.RestRequest;
 import org.elasticsearch.rest.RestResponse;
 import org.elasticsearch.rest.RestStatus;
+import org.elasticsearch.rest.RestUtils;
 import org.elasticsearch.rest.action.RestBuilderListener;
 import org.elasticsearch.xcontent.XContentBuilder;
 
@@ -37,11 +31,9 @@ import org.elasticsearch.xcontent.XContentBuilder;
 public final class RootEndpointPlugin extends Plugin implements ActionPlugin {
 
     @Override
-    public Collection<RestHandler> getRestHandlers(Settings settings, NamedWriteableRegistry registry,
-            RestController controller, ClusterSettings clusterSettings, IndexScopedSettings indexScopedSettings,
-            SettingsFilter settingsFilter, IndexNameExpressionResolver resolver,
+    public Collection<RestHandler> getRestHandlers(RestHandlersServices services,
             Supplier<DiscoveryNodes> nodesInCluster, Predicate<NodeFeature> clusterSupportsFeature) {
-        return List.of(new RootHandler(settings.get("node.name", "warta-local-1")));
+        return List.of(new RootHandler(services.settings().get("node.name", "warta-local-1")));
     }
 
     private static final class RootHandler extends BaseRestHandler {
@@ -63,7 +55,7 @@ public final class RootEndpointPlugin extends Plugin implements ActionPlugin {
 
         @Override
         protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) {
-            ClusterStateRequest stateRequest = new ClusterStateRequest().clear().metadata(true);
+            ClusterStateRequest stateRequest = new ClusterStateRequest(RestUtils.REST_MASTER_TIMEOUT_DEFAULT).clear().metadata(true);
             return channel -> client.admin().cluster().state(stateRequest, new RestBuilderListener<ClusterStateResponse>(channel) {
                 @Override
                 public RestResponse buildResponse(ClusterStateResponse state, XContentBuilder builder) throws Exception {

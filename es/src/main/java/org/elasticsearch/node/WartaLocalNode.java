@@ -2,11 +2,12 @@ package org.elasticsearch.node;
 
 import java.util.Collection;
 
-import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.env.Environment;
 import org.elasticsearch.plugins.ClasspathPluginsService;
 import org.elasticsearch.plugins.Plugin;
+import org.elasticsearch.plugins.PluginsLoader;
 import org.elasticsearch.plugins.PluginsService;
+
 
 /**
  * A regular {@link Node} whose plugins come from the classpath instead of a distribution's
@@ -17,10 +18,10 @@ import org.elasticsearch.plugins.PluginsService;
 public final class WartaLocalNode extends Node {
 
     public WartaLocalNode(Environment environment, Collection<Class<? extends Plugin>> classpathPlugins) {
-        super(NodeConstruction.prepareConstruction(environment, new NodeServiceProvider() {
+        super(NodeConstruction.prepareConstruction(environment, ClasspathPluginsService.emptyLoader(), new NodeServiceProvider() {
             @Override
-            PluginsService newPluginService(Environment env, Settings settings) {
-                return new ClasspathPluginsService(settings, env, classpathPlugins);
+            PluginsService newPluginService(Environment env, PluginsLoader loader) {
+                return new ClasspathPluginsService(env.settings(), env, loader, classpathPlugins);
             }
         }, true));
     }
