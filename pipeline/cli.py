@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Warta: news articles into an entity-tagged Elasticsearch index.", no_args_is_help=True
 )
-es_app = typer.Typer(help="The local Elasticsearch node (Java 17+ and Maven).", no_args_is_help=True)
+es_app = typer.Typer(
+    help="The local Elasticsearch node (Maven and a JDK: 21+ for 9.x, 17+ for 8.x).", no_args_is_help=True
+)
 train_app = typer.Typer(help="Rebuild models.", no_args_is_help=True)
 eval_app = typer.Typer(help="Measure stages on gold data.", no_args_is_help=True)
 index_app = typer.Typer(help="The article index: versions and aliases.", no_args_is_help=True)
@@ -547,6 +549,8 @@ def es_start() -> None:
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(1) from err
     typer.echo(f"{'started' if started else 'already running'}: {settings.es_url}")
+    if settings.es_url.startswith("https://") and settings.es_ca_certs is None:
+        typer.echo(f"its CA certificate: export WARTA_ES_CA_CERTS={es_local.ca_path(settings)}")
 
 
 @es_app.command("stop")
@@ -567,6 +571,15 @@ def es_status() -> None:
     typer.echo(json.dumps(info))
     if info["health"] is None:
         raise typer.Exit(1)
+
+
+@es_app.command("role")
+def es_role() -> None:
+    """The least-privilege role Warta needs on a secured cluster, as JSON: the body for
+    `PUT _security/role/warta`, or an API key's role descriptor (docs/reliability-and-security.md)."""
+    from pipeline.index import least_privilege_role
+
+    typer.echo(json.dumps(least_privilege_role(get_settings()), indent=2))
 
 
 @train_app.command("ner")

@@ -61,3 +61,13 @@ def test_compose_config_is_valid() -> None:
     for name in airflow:
         volumes = " ".join(str(v) for v in services[name].get("volumes", []))
         assert "/dags" in volumes, f"{name} mounts dags/"
+
+
+def test_compose_runs_the_local_default_version_with_the_matching_kibana() -> None:
+    """Elasticsearch and Kibana in compose are the version `warta es start` runs by default."""
+    from pipeline.settings import Settings
+
+    services = yaml.safe_load((Path(__file__).parent.parent / "docker-compose.yml").read_text())["services"]
+    version = Settings.model_fields["es_local_version"].default
+    assert services["elasticsearch"]["image"] == f"docker.elastic.co/elasticsearch/elasticsearch:{version}"
+    assert services["kibana"]["image"] == f"docker.elastic.co/kibana/kibana:{version}"

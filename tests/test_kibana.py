@@ -32,6 +32,18 @@ def test_shipped_ndjson_is_the_generated_one() -> None:
     )
 
 
+def test_no_object_is_newer_than_the_kibana_compose_runs() -> None:
+    """Kibana imports an object whose migration versions are not newer than its own, migrating it
+    forward; a newer one it refuses ("belongs to a more recent version of Kibana")."""
+    import yaml
+
+    image = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())["services"]["kibana"]["image"]
+    kibana = tuple(int(part) for part in image.rsplit(":", 1)[1].split("."))
+    for obj in _objects():
+        for field in ("coreMigrationVersion", "typeMigrationVersion"):
+            assert tuple(int(part) for part in obj[field].split(".")) <= kibana, (obj["id"], field)
+
+
 def test_ndjson_has_the_shape_kibana_imports() -> None:
     objects = _objects()
     ids = {(o["type"], o["id"]) for o in objects}

@@ -21,8 +21,10 @@ import pytest
 from elastic_transport import TlsError
 from elasticsearch import AuthorizationException, Elasticsearch
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from pipeline import es_local
+from pipeline.cli import app
 from pipeline.index import AccessDenied, connect, drop, least_privilege_role
 from pipeline.run import run_all
 from pipeline.settings import Settings, get_settings
@@ -125,6 +127,12 @@ def test_an_api_key_with_only_wartas_role_runs_everything_and_nothing_more(
     admin: Settings, admin_client: Elasticsearch, secure_index: str, seeds_dir: Path, tmp_path: Path
 ) -> None:
     base = _warta_settings(admin, secure_index)
+    # The role `warta es role` prints is one the cluster takes as it is.
+    names = ("index", "runs_index", "dead_letter_index", "fetch_state_index")
+    env = {f"WARTA_{name.upper()}": getattr(base, name) for name in names}
+    role = json.loads(CliRunner().invoke(app, ["es", "role"], env=env).output)
+    assert role == least_privilege_role(base)
+    assert admin_client.security.put_role(name=f"warta-{secure_index}", **role)["role"]["created"]
     key, _id, _secret = _api_key(admin_client, base)
     settings = base.model_copy(update={"es_api_key": key, "es_username": None, "es_password": None})
     report = run_all([seeds_dir], tmp_path / "run", settings, workers=1)
@@ -266,3 +274,20 @@ def test_a_dag_run_through_a_connection_with_an_api_key_keeps_it_secret(
         assert secret not in output.out + output.err
         for path in files:
             assert secret not in path.read_text(errors="replace"), path
+
+
+def test_the_distribution_answers_what_kibana_asks_at_startup(admin_client: Elasticsearch) -> None:
+    """Kibana's first two calls (read in its source): the nodes' versions and addresses (its version
+    check: same version as Kibana), and X-Pack info (its licensing plugin). The 8.x distribution
+    has x-pack-core: it answers the first, and the build and license parts of the second; the
+    features part, and the saved-object migrations that follow, need modules no local node has
+    (es/README.md lists them)."""
+    nodes = admin_client.nodes.info(
+        filter_path=["nodes.*.version", "nodes.*.http.publish_address", "nodes.*.ip"]
+    )["nodes"]
+    (node,) = nodes.values()
+    assert node["version"] == ES8_VERSION and node["ip"] == "127.0.0.1"
+    assert node["http"]["publish_address"].endswith(SECURE_URL.rsplit(":", 1)[1])
+    info = admin_client.xpack.info(categories="build,license")
+    assert info["license"]["type"] == "basic" and info["license"]["status"] == "active"
+    assert info["build"]["hash"]
