@@ -29,9 +29,9 @@ from typing import Any
 from pipeline import clean, enrich, es_local, index
 from pipeline.records import RawArticle, TaggedArticle
 from pipeline.search import SearchFilters, search
-from pipeline.settings import PROJECT_ROOT, get_settings
+from pipeline.settings import INDOSUM_ARTICLES, get_settings
 
-INDOSUM = PROJECT_ROOT.parent / "shared" / "data" / "corpus" / "indosum" / "articles.jsonl"
+INDOSUM = INDOSUM_ARTICLES
 OUT = Path(__file__).with_name("index_scale.json")
 
 

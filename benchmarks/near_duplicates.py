@@ -24,9 +24,9 @@ from pathlib import Path
 from datasketch import MinHash, MinHashLSH
 
 from pipeline.dedup import STORY_THRESHOLD, Sketch, shingles
-from pipeline.settings import PROJECT_ROOT
+from pipeline.settings import INDOSUM_ARTICLES
 
-INDOSUM = PROJECT_ROOT.parent / "shared" / "data" / "corpus" / "indosum" / "articles.jsonl"
+INDOSUM = INDOSUM_ARTICLES
 OUT = Path(__file__).with_name("near_duplicates.json")
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 

@@ -39,9 +39,9 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from pipeline.records import Article
-from pipeline.settings import PROJECT_ROOT, get_settings
+from pipeline.settings import INDOSUM_ARTICLES, get_settings
 
-CORPUS = PROJECT_ROOT.parent / "shared" / "data" / "corpus" / "indosum" / "articles.jsonl"
+CORPUS = INDOSUM_ARTICLES
 
 
 def load_articles(limit: int) -> list[Article]:

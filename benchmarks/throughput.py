@@ -38,8 +38,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+from pipeline.settings import INDOSUM_ARTICLES, PROJECT_ROOT, SHARED_DATA
+
+ROOT = PROJECT_ROOT
+SHARED = SHARED_DATA
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
@@ -65,7 +67,7 @@ def _html_pages() -> list[tuple[str, str]]:
 
 
 def _indosum() -> list[dict[str, Any]]:
-    with (SHARED / "corpus/indosum/articles.jsonl").open(encoding="utf-8") as handle:
+    with INDOSUM_ARTICLES.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle]
 
 

@@ -169,7 +169,7 @@ def build_common_words(texts: Iterable[str], out: Path, min_count: int = 10, min
 
 def build_given_names(splits: dict[str, dict[str, list[Sentence]]], out: Path) -> Path:
     """The first words of the training files' persons of two words or more (``Ed`` of ``Ed
-    Sheeran``), lower-cased, one per line: the surname rule (``pipeline.enrich._surnames``) trusts
+    Sheeran``), lower-cased, one per line: the surname rule (``pipeline.enrich.canonical._surnames``) trusts
     a full name only when it starts with one. Train parts only, never dev."""
     return _write_first_words(splits, out, lambda label, length: label == "PER" and length >= 2)
 

@@ -11,6 +11,8 @@ import json
 import shutil
 from pathlib import Path
 
+from pipeline.settings import INDOSUM_ARTICLES
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SEEDS = ROOT / "seeds"
@@ -41,7 +43,7 @@ def main() -> None:
     for seed in sorted((SHARED / "seeds").glob("*.txt")):
         shutil.copyfile(seed, SEEDS / seed.name)
     rows = {}
-    with (SHARED / "data/corpus/indosum/articles.jsonl").open(encoding="utf-8") as handle:
+    with INDOSUM_ARTICLES.open(encoding="utf-8") as handle:
         for line in handle:
             row = json.loads(line)
             rows[row["id"]] = row
