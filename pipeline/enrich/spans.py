@@ -1,11 +1,14 @@
 """The span rules: the model's entities corrected, in one function (``entity_spans``) that
 ``warta eval ner`` scores on the dev sets, so every rule is measured (MODEL_CARD.md, "What was
-tried").
+tried"). Rules on single entities run inside its loop; the rules that read the whole text run
+after it, in the order of ``_WHOLE_TEXT_RULES`` at the end of this file, each with where it
+applies and the example it fixes (``scripts/rule_ablation.py`` measures each one's worth).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -139,25 +142,19 @@ def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, 
         if cased and _all_lower_case(doc[start:end].text):
             continue
         spans.append((start, end, label))
-    if language == "en":
-        spans = _known_places(doc, spans)
-    if language == "id" and cased:
-        spans = _places_of_offices(doc, spans)
-    if cased:
-        spans = _clubs_before_their_suffix(doc, spans, language)
-    if language == "id":
-        spans = _cited_outlets(doc, spans)
-    if cased:
-        spans = _hyphenated_given_names(doc, spans)
-        spans = _companies_by_legal_form(doc, spans)
-    return _titled_persons(doc, _glued_abbreviations(doc, spans))
+    for applies, rule in _WHOLE_TEXT_RULES:
+        if applies(language, cased):
+            spans = rule(doc, spans, language)
+    return spans
 
 
 # Legal forms that never end anything but a company's name (not ``Group``: ``Grup B`` is a round).
 _LEGAL_FORMS = _COMPANY_SUFFIXES - {"Group", "Grup"}
 
 
-def _companies_by_legal_form(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _companies_by_legal_form(
+    doc: Doc, spans: list[tuple[int, int, str]], language: str | None
+) -> list[tuple[int, int, str]]:
     """A legal form (``Inc``, ``Tbk``) after capitalised words that no entity covers makes them a
     company (``Conocophilips Indonesia Inc``), which the model missed, and joins an organisation
     right before them (``[PT Marga Abhinaya] Abadi Tbk``). The words stop at a common word or an
@@ -191,7 +188,9 @@ def _company_word(text: str) -> bool:
     )
 
 
-def _hyphenated_given_names(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _hyphenated_given_names(
+    doc: Doc, spans: list[tuple[int, int, str]], language: str | None
+) -> list[tuple[int, int, str]]:
     """A person directly followed by a hyphen and a short lower-case syllable that is no common
     word takes both in: the second half of a Korean given name (``Song Joong-ki``, ``Park
     Geun-hye``), which the training data's persons include and the model often leaves out. A
@@ -233,7 +232,9 @@ def _hyphenated_given_names(doc: Doc, spans: list[tuple[int, int, str]]) -> list
 _CITING_VERBS = frozenset({"dilansir", "melansir", "dikutip"})
 
 
-def _cited_outlets(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _cited_outlets(
+    doc: Doc, spans: list[tuple[int, int, str]], language: str | None
+) -> list[tuple[int, int, str]]:
     """A one-word "person" right after a verb of citing is the outlet cited, an organisation;
     not a word of a person the text names in full (``Made`` of ``Made Astawan``)."""
     # The token after each verb, or after its ``dari``: where the outlet's name starts.
@@ -456,7 +457,9 @@ def _before_a_trailing_rank(doc: Doc, start: int, end: int) -> int:
     return cut
 
 
-def _places_of_offices(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _places_of_offices(
+    doc: Doc, spans: list[tuple[int, int, str]], language: str | None
+) -> list[tuple[int, int, str]]:
     """In Indonesian cased text, a name word right after a regional office, outside every entity,
     is a place (``Gubernur [DKI Jakarta]``, ``Wali Kota [Malang]``, ``Pilkada [DKI]``): one
     title-case word, or a region's acronym and one (``DKI Jakarta``), joined to a place the model
@@ -539,7 +542,9 @@ def _place_word(word: str) -> bool:
     )
 
 
-def _glued_abbreviations(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _glued_abbreviations(
+    doc: Doc, spans: list[tuple[int, int, str]], language: str | None
+) -> list[tuple[int, int, str]]:
     """An organisation or place directly followed by a bracketed abbreviation that is one token
     takes it in (``Komisi Pemilihan Umum (KPU)``), which the abbreviation's own entity, if any,
     then leaves. Only pre-tokenised text has such tokens (spaCy's tokenizer splits brackets
@@ -585,7 +590,9 @@ _TITLE_WORDS = _TITLE_HEADS | frozenset(
 )
 
 
-def _titled_persons(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _titled_persons(
+    doc: Doc, spans: list[tuple[int, int, str]], language: str | None
+) -> list[tuple[int, int, str]]:
     """Two or three capitalised words right after an office title, tagged as nothing by the
     model, are a person (``Wakil Asisten Menteri Luar Negeri Sonata Coulter``)."""
     covered = _covered(spans)
@@ -629,7 +636,9 @@ def _covered(spans: list[tuple[int, int, str]]) -> set[int]:
     return {i for start, end, _ in spans for i in range(start, end)}
 
 
-def _known_places(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _known_places(
+    doc: Doc, spans: list[tuple[int, int, str]], language: str | None
+) -> list[tuple[int, int, str]]:
     """Capitalised words outside any entity that name a known country or city are places.
 
     English only: on the English dev part +0.011 F1 (LOC +0.021); on idner-news-2k -0.025, whose
@@ -655,3 +664,42 @@ def _known_places(doc: Doc, spans: list[tuple[int, int, str]]) -> list[tuple[int
         else:
             i += 1
     return sorted(spans + added) if added else spans
+
+
+def _english(language: str | None, cased: bool) -> bool:
+    return language == "en"
+
+
+def _indonesian(language: str | None, cased: bool) -> bool:
+    return language == "id"
+
+
+def _indonesian_cased(language: str | None, cased: bool) -> bool:
+    return language == "id" and cased
+
+
+def _cased(language: str | None, cased: bool) -> bool:
+    return cased
+
+
+def _always(language: str | None, cased: bool) -> bool:
+    return True
+
+
+# The rules that read the whole text around the corrected model entities, in the order they run,
+# each with where it applies (the rules on single entities run before, in ``entity_spans``).
+_WHOLE_TEXT_RULES: list[
+    tuple[
+        Callable[[str | None, bool], bool],
+        Callable[[Doc, list[tuple[int, int, str]], str | None], list[tuple[int, int, str]]],
+    ]
+] = [
+    (_english, _known_places),  # capitalised ``Germany`` outside any entity is a place
+    (_indonesian_cased, _places_of_offices),  # ``Gubernur [DKI Jakarta]``
+    (_cased, _clubs_before_their_suffix),  # ``[Arema] FC``
+    (_indonesian, _cited_outlets),  # ``dilansir [Marca]`` is an organisation
+    (_cased, _hyphenated_given_names),  # ``Song Joong[-ki]``
+    (_cased, _companies_by_legal_form),  # ``[Conocophilips Indonesia] Inc``
+    (_always, _glued_abbreviations),  # ``Komisi Pemilihan Umum [(KPU)]`` in pre-tokenised text
+    (_always, _titled_persons),  # ``Menteri Luar Negeri [Sonata Coulter]``
+]
