@@ -51,7 +51,7 @@ def test_compose_config_is_valid() -> None:
     assert {"elasticsearch", "kibana"} <= set(services)
     es_image = services["elasticsearch"]["image"].rsplit(":", 1)[1]
     kibana_image = services["kibana"]["image"].rsplit(":", 1)[1]
-    assert es_image == kibana_image and es_image.startswith("8.")
+    assert es_image == kibana_image  # one version; which one: the test below
     importer = services["kibana-import"]
     assert "warta kibana import" in " ".join(importer["command"])
     assert importer["environment"]["WARTA_KIBANA_URL"] == "http://kibana:5601"

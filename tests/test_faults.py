@@ -68,7 +68,7 @@ def test_elasticsearch_lost_mid_load_fails_cleanly_and_a_rerun_is_exact(
     for batch in batches:
         step_process(seeded, batch, settings)
     articles = [a for b in batches for a in read_jsonl(seeded / "tagged" / f"{b}.jsonl", TaggedArticle)]
-    total = 12_000
+    total = 6_000
     folder = tmp_path / "run"
     _run_folder(articles, folder, total)
     name = "warta-fault-outage"
