@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,8 @@ from pipeline.gazetteer import is_demonym, is_place
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
+
+_Span = tuple[int, int, str]  # start token, end token, label
 
 # The legal forms that end a company's name, in the case news writes them.
 _COMPANY_SUFFIXES = frozenset(str.split("Inc Corp Corporation Ltd LLC GmbH Tbk Holdings Group Grup"))
@@ -65,86 +68,26 @@ def _whole_span_rule(doc: Doc, start: int, end: int, label: str, language: str |
 def entity_spans(doc: Doc, language: str | None = None) -> list[tuple[int, int, str]]:
     """The model's entities after Warta's rules, as (start token, end token, label).
 
-    Shared with ``warta eval ner`` so every rule is measured on the dev sets:
-    - a place mention is extended over the next one or two tokens when the longer span is a
-      known place (the model often tags ``Amerika`` of ``Amerika Serikat``, ``Arab`` of ``Arab Saudi``);
-      and over the capitalised token before it likewise (``North Korea``);
-    - a "person" or "organisation" whose whole name is a known place is a place; a "person" or
-      "place" whose name ends in a company's legal form is an organisation (``Alphabet Inc``), as
-      is an Indonesian club's contraction read as a person (``Persija``);
-    - in cased text, an entity written all in lower case is not one (``kosong``, "empty";
-      ``jalan raya``, "main road"; ``tim-tim``) unless it is a known place (``korea utara``);
-      lower-cased text, like NER-P's, keeps them;
-    - in Indonesian and English cased text, a single title-case word that opens a sentence and
-      that the language's news mostly writes in lower case is not an entity (``Bulan lalu``);
-      before other words, it is cut from the entity unless training entities start with it
-      (``[Melansir] AFP``, "citing AFP"; not ``Partai Golkar``);
-    - in English text, a single word that is a nationality or an official language
-      (``American``, ``French``) is not an entity; nor, in any text, a rank or honorific alone
-      (``Cmdr``, ``Pak``); nor, in Indonesian, a common word with the enclitic ``-nya``
-      (``Rinciannya``, "its details");
-    - in English text (``language="en"``), capitalised words outside any entity that name a known
-      country or city are places, an entity's trailing lower-case words are cut (``Griffin said``)
-      and so are its leading lower-case common words (``analyst Ken``; not ``al`` of ``al - Qaida``),
-      and a leading ``the`` before a known place is cut (``The U.S``, tagged as an organisation);
-    - an organisation or place directly followed by a bracketed abbreviation that is one token,
-      as some pre-tokenised corpora have it (``Komisi Pemilihan Umum (KPU)``), takes it in;
-    - in Indonesian cased text, a name word right after a regional office, where the model found
-      nothing, is a place (``Gubernur DKI Jakarta``, ``Wali Kota Malang``, ``Pilkada DKI``);
-    - two or three capitalised words right after an office title, where the model found nothing,
-      are a person (``Wakil Asisten Menteri Luar Negeri Sonata Coulter``);
-    - in Indonesian text, a religious holiday or the fasting month is no entity (``Idul Fitri``,
-      ``Bulan Ramadan``): dates are not entities; nor is a law (``KUHP``, ``Perppu Ormas``);
-    - an organisation or place gives up the rank of the officer named after it (``Polda Metro
-      Jaya [Komisaris Besar] Argo Yuwono``);
-    - in cased text, a club suffix tagged alone (``FC``, ``City``) takes in the name words before
-      it (``Pertandingan [Arema] FC``);
-    - in Indonesian text, the outlet after a verb of citing is an organisation, whether the model
-      read it as a person (``dilansir Marca``) or missed it (``dikutip dari Travel and Leisure``);
-    - in cased text, a person takes in a hyphenated lower-case syllable after it (``Song Joong-ki``);
-      and a legal form after capitalised words the model missed makes them a company
-      (``Conocophilips Indonesia Inc``).
+    Shared with ``warta eval ner`` so every rule is measured on the dev sets. Each model entity
+    goes through ``_ENTITY_RULES`` in order (a rule corrects the span or drops it); then the rules
+    that read the whole text, ``_WHOLE_TEXT_RULES``, run over the kept spans. Both lists are at
+    the end of this file, each rule with where it applies and the example it fixes.
     """
     spans: list[tuple[int, int, str]] = []
     cased = _is_cased(doc)
     ents = list(doc.ents)
     for i, ent in enumerate(ents):
-        start, end = ent.start, ent.end
-        if _opening_word_to_cut(doc, start, end, language, cased):
-            start += 1  # ``[Melansir] AFP``, "citing AFP"; ``[Nasib] Sergio Aguero``, "the fate of"
-        start, label = _whole_span_rule(doc, start, end, ent.label_, language)
-        if label == "LOC":
-            limit = min(len(doc), ents[i + 1].start if i + 1 < len(ents) else len(doc), end + 2)
-            for longer in range(limit, end, -1):
-                if is_place(doc[start:longer].text):
-                    end = longer
-                    break
-            before = spans[-1][1] if spans else 0
-            if start > before and doc[start - 1].text[:1].isupper() and is_place(doc[start - 1 : end].text):
-                start -= 1  # ``North [Korea]``
-        if spans and start < spans[-1][1]:
-            continue  # overlapped by the previous, extended span
-        if language == "en" and cased:
-            while end - start > 1 and doc[end - 1].text.isalpha() and doc[end - 1].text.islower():
-                end -= 1  # English names end in a capitalised word (``Griffin [said]``)
-            while (
-                end - start > 1
-                and doc[start].text in _common_words("en")
-                and doc[start].text not in _PARTICLES
-            ):
-                start += 1  # nor start with a common word in lower case (``[analyst] Ken``, ``[new] Amazon``)
-        if label != "PER":
-            end = _before_a_trailing_rank(doc, start, end)
-        if end - start == 1 and _lone_word_is_no_name(doc, start, language, cased):
-            continue
-        if language == "id" and (_is_holiday(doc, start, end) or doc[start].lower_ in _LAWS):
-            continue
-        if cased and _all_lower_case(doc[start:end].text):
-            continue
-        spans.append((start, end, label))
-    for applies, rule in _WHOLE_TEXT_RULES:
-        if applies(language, cased):
-            spans = rule(doc, spans, language)
+        next_start = ents[i + 1].start if i + 1 < len(ents) else len(doc)
+        around = _Around(language, cased, next_start, spans[-1][1] if spans else 0)
+        span: tuple[int, int, str] | None = (ent.start, ent.end, ent.label_)
+        for applies, rule in _ENTITY_RULES:
+            if span is not None and applies(language, cased):
+                span = rule(doc, span, around)
+        if span is not None:
+            spans.append(span)
+    for runs_here, whole_text_rule in _WHOLE_TEXT_RULES:
+        if runs_here(language, cased):
+            spans = whole_text_rule(doc, spans, language)
     return spans
 
 
@@ -666,6 +609,93 @@ def _known_places(
     return sorted(spans + added) if added else spans
 
 
+@dataclass(frozen=True, slots=True)
+class _Around:
+    """What a rule on one entity may read besides it: the text's language and casing, where the
+    next model entity starts, and where the last span kept so far ends."""
+
+    language: str | None
+    cased: bool
+    next_start: int
+    previous_end: int
+
+
+def _cut_opening_common_word(doc: Doc, span: _Span, around: _Around) -> _Span | None:
+    """``[Melansir] AFP``, "citing AFP"; ``[Nasib] Sergio Aguero``, "the fate of"."""
+    start, end, label = span
+    if _opening_word_to_cut(doc, start, end, around.language, around.cased):
+        start += 1
+    return start, end, label
+
+
+def _relabel_by_the_whole_name(doc: Doc, span: _Span, around: _Around) -> _Span | None:
+    """``Ukraina`` as a person is a place, ``Alphabet Inc`` an organisation (``_whole_span_rule``)."""
+    start, end, label = span
+    start, label = _whole_span_rule(doc, start, end, label, around.language)
+    return start, end, label
+
+
+def _extend_places(doc: Doc, span: _Span, around: _Around) -> _Span | None:
+    """A place over the next one or two tokens (``Amerika [Serikat]``), or over the capitalised
+    one before it (``[North] Korea``), when the longer span is a known place."""
+    start, end, label = span
+    if label != "LOC":
+        return span
+    limit = min(len(doc), around.next_start, end + 2)
+    for longer in range(limit, end, -1):
+        if is_place(doc[start:longer].text):
+            end = longer
+            break
+    if (
+        start > around.previous_end
+        and doc[start - 1].text[:1].isupper()
+        and is_place(doc[start - 1 : end].text)
+    ):
+        start -= 1
+    return start, end, label
+
+
+def _drop_overlapped(doc: Doc, span: _Span, around: _Around) -> _Span | None:
+    """An entity that the previous span, extended, already covers."""
+    return None if span[0] < around.previous_end else span
+
+
+def _trim_english_edges(doc: Doc, span: _Span, around: _Around) -> _Span | None:
+    """English names end in a capitalised word (``Griffin [said]``) and do not start with a
+    lower-case common word (``[analyst] Ken``, ``[new] Amazon``; name particles stay: ``al - Qaida``)."""
+    start, end, label = span
+    while end - start > 1 and doc[end - 1].text.isalpha() and doc[end - 1].text.islower():
+        end -= 1
+    while end - start > 1 and doc[start].text in _common_words("en") and doc[start].text not in _PARTICLES:
+        start += 1
+    return start, end, label
+
+
+def _drop_trailing_rank(doc: Doc, span: _Span, around: _Around) -> _Span | None:
+    """``Polda Metro Jaya [Komisaris Besar]``: the rank belongs to the officer named next."""
+    start, end, label = span
+    return span if label == "PER" else (start, _before_a_trailing_rank(doc, start, end), label)
+
+
+def _drop_lone_non_name(doc: Doc, span: _Span, around: _Around) -> _Span | None:
+    """A word alone that is no name: ``Bulan`` opening a sentence, ``American``, ``Kombes``,
+    ``Rinciannya``."""
+    start, end, _label = span
+    lone = end - start == 1 and _lone_word_is_no_name(doc, start, around.language, around.cased)
+    return None if lone else span
+
+
+def _drop_holidays_and_laws(doc: Doc, span: _Span, around: _Around) -> _Span | None:
+    """``Idul Fitri``, ``Bulan Ramadan`` (dates are not entities); ``KUHP``, ``Perppu Ormas`` (laws)."""
+    start, end, _label = span
+    return None if _is_holiday(doc, start, end) or doc[start].lower_ in _LAWS else span
+
+
+def _drop_all_lower_case(doc: Doc, span: _Span, around: _Around) -> _Span | None:
+    """``kosong`` ("empty"), ``jalan raya`` ("main road") in cased text; ``korea utara`` stays."""
+    return None if _all_lower_case(doc[span[0] : span[1]].text) else span
+
+
 def _english(language: str | None, cased: bool) -> bool:
     return language == "en"
 
@@ -678,6 +708,10 @@ def _indonesian_cased(language: str | None, cased: bool) -> bool:
     return language == "id" and cased
 
 
+def _english_cased(language: str | None, cased: bool) -> bool:
+    return language == "en" and cased
+
+
 def _cased(language: str | None, cased: bool) -> bool:
     return cased
 
@@ -686,14 +720,25 @@ def _always(language: str | None, cased: bool) -> bool:
     return True
 
 
+_Applies = Callable[[str | None, bool], bool]  # (language, cased) -> does the rule run here
+
+# The rules on one model entity, in the order they run; a rule returns the corrected span, or None
+# to drop it.
+_ENTITY_RULES: list[tuple[_Applies, Callable[[Doc, _Span, _Around], _Span | None]]] = [
+    (_always, _cut_opening_common_word),
+    (_always, _relabel_by_the_whole_name),
+    (_always, _extend_places),
+    (_always, _drop_overlapped),
+    (_english_cased, _trim_english_edges),
+    (_always, _drop_trailing_rank),
+    (_always, _drop_lone_non_name),
+    (_indonesian, _drop_holidays_and_laws),
+    (_cased, _drop_all_lower_case),
+]
+
 # The rules that read the whole text around the corrected model entities, in the order they run,
-# each with where it applies (the rules on single entities run before, in ``entity_spans``).
-_WHOLE_TEXT_RULES: list[
-    tuple[
-        Callable[[str | None, bool], bool],
-        Callable[[Doc, list[tuple[int, int, str]], str | None], list[tuple[int, int, str]]],
-    ]
-] = [
+# each with where it applies.
+_WHOLE_TEXT_RULES: list[tuple[_Applies, Callable[[Doc, list[_Span], str | None], list[_Span]]]] = [
     (_english, _known_places),  # capitalised ``Germany`` outside any entity is a place
     (_indonesian_cased, _places_of_offices),  # ``Gubernur [DKI Jakarta]``
     (_cased, _clubs_before_their_suffix),  # ``[Arema] FC``
