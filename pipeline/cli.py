@@ -49,7 +49,6 @@ airflow_app = typer.Typer(
 app.add_typer(airflow_app, name="airflow")
 
 console = Console(stderr=True)
-_DATE_FIELDS = ("published_at", "published_on")  # an article with neither is dated on reindex
 DEFAULT_NER_DATA = PROJECT_ROOT.parent / "shared" / "data" / "ner"
 
 
@@ -287,9 +286,9 @@ def reindex(
     client = es_index.connect(settings)
     try:
         # Without anything to change here, the cluster copies the documents itself (_reindex).
-        undated = {"bool": {"must_not": [{"exists": {"field": f}} for f in _DATE_FIELDS]}}
         needs_transform = re_enrich or (
-            bool(client.indices.exists(index=name)) and client.count(index=name, query=undated)["count"] > 0
+            bool(client.indices.exists(index=name))
+            and client.count(index=name, query=dates.UNDATED_QUERY)["count"] > 0
         )
         report = es_index.reindex(
             client,

@@ -97,6 +97,12 @@ def _latest_on_or_before(day: date, reference: date) -> date:
     return day
 
 
+# The stored documents ``backfill`` would date: neither a publication time nor a day.
+UNDATED_QUERY: dict[str, Any] = {
+    "bool": {"must_not": [{"exists": {"field": "published_at"}}, {"exists": {"field": "published_on"}}]}
+}
+
+
 def backfill(articles: Iterable[A]) -> Iterator[A]:
     """Articles indexed before text dates existed (``date_source`` first seen, no date): dated from
     their text now, as cleaning would (reference: when they were ingested). For ``warta reindex``."""

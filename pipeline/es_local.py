@@ -30,7 +30,6 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.settings import PROJECT_ROOT, Settings
@@ -298,7 +297,7 @@ def _node_user() -> tuple[str, str] | None:
     return ("nobody", "nogroup") if os.geteuid() == 0 else None
 
 
-def _as_node_user(paths: NodePaths, cmd: list[str], java: Path, **kw: Any) -> None:
+def _as_node_user(paths: NodePaths, cmd: list[str], java: Path) -> None:
     user = _node_user()
     done = subprocess.run(
         cmd,
@@ -309,7 +308,6 @@ def _as_node_user(paths: NodePaths, cmd: list[str], java: Path, **kw: Any) -> No
         user=user[0] if user else None,
         group=user[1] if user else None,
         cwd=paths.base,
-        **kw,
     )
     if done.returncode != 0:
         raise LocalNodeError(f"{' '.join(cmd[:2])} failed:\n{done.stdout}{done.stderr}")
@@ -323,11 +321,10 @@ def _secure_distribution(settings: Settings, paths: NodePaths, home: Path, java:
             "a secured local node (https:// in WARTA_ES_URL) needs WARTA_ES_USERNAME and "
             "WARTA_ES_PASSWORD: they become its administrator"
         )
-    _chown(paths.base)
     certs = home / "config" / "certs"
     if not (certs / "node" / "node.crt").exists():
         certs.mkdir(parents=True, exist_ok=True)
-        _chown(paths.base)
+        _chown(certs)  # the rest of the folder is the node user's already (``_launch``)
         certutil = str(home / "bin" / "elasticsearch-certutil")
         _as_node_user(paths, [certutil, "ca", "--pem", "--silent", "--out", str(certs / "ca.zip")], java)
         _unzip(certs / "ca.zip", certs)
@@ -437,11 +434,11 @@ def _launch(settings: Settings, port: int, peers: Sequence[int] = ()) -> subproc
         shutil.rmtree(plugin, ignore_errors=True)
         shutil.copytree(_analysis_plugin(settings, mvn, java, version), plugin)
         values |= {"path.data": str(paths.base / "data"), "path.logs": str(paths.base / "logs")}
+        _chown(paths.base)  # once, before its own tools run in it as the node user
         if _secured(settings):
             values |= _secure_distribution(settings, paths, home, java)
         else:
             values["xpack.security.enabled"] = "false"
-        _chown(paths.base)
         user = _node_user()
         env |= {
             "ES_JAVA_HOME": str(java),
@@ -528,8 +525,8 @@ def _wait_healthy(nodes: Sequence[tuple[Settings, int, subprocess.Popen[bytes]]]
     waiting = list(nodes)
     while waiting and time.monotonic() < deadline:
         for node in list(waiting):
-            node_settings_, port, process = node
-            if health(node_settings_) in ("green", "yellow"):
+            reach, port, process = node
+            if health(reach) in ("green", "yellow"):
                 waiting.remove(node)
             elif process.poll() is not None:
                 paths = NodePaths(settings.es_home, port)

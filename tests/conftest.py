@@ -1,9 +1,9 @@
-"""Shared fixtures: one real Elasticsearch node per test session, a fresh index per test, and
+"""Shared fixtures: one real Elasticsearch node per test run, a fresh index per test, and
 an isolated Airflow home with a migrated metadata database.
 
 The node listens on WARTA_TEST_ES_URL (default http://127.0.0.1:9250, so a developer's node on
 9200 is left alone). If something already answers there it is used; otherwise the project's own
-local node is started, and stopped again at the end of the session.
+local node is started, and stopped again at the end of the run.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ os.environ.update(
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
-        # One key for every Airflow process of the session, in-process or not, whichever home
+        # One key for every Airflow process of the test run, in-process or not, whichever home
         # wrote its airflow.cfg first: Variables and Connections are encrypted with it.
         "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "WARTA_ES_URL": TEST_ES_URL,
@@ -74,7 +74,7 @@ def index_name(es_client) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
-    """The throwaway Airflow home prepared once per session, as `warta airflow prepare` does:
+    """The throwaway Airflow home prepared once per test run, as `warta airflow prepare` does:
     metadata database migrated, the Elasticsearch pool, the Connection, the marker Variable."""
     from pipeline import service
     from pipeline.settings import get_settings

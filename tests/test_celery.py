@@ -132,7 +132,9 @@ def celery_stack(
             record = json.loads(line)
             out.write(json.dumps({"url": record["url"], "text": record["text"], "language": "id"}) + "\n")
     home = tmp_path / "airflow"
-    monkeypatch.delenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", raising=False)  # the session's SQLite
+    monkeypatch.delenv(
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", raising=False
+    )  # the test run's own SQLite (conftest)
     for key, value in {
         "AIRFLOW_HOME": str(home),
         "WARTA_AIRFLOW_HOME": str(home),

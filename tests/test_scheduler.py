@@ -1,5 +1,5 @@
 """news_ingest under Airflow's own scheduler, started as `warta airflow start` starts it
-(api-server, scheduler, dag-processor, triggerer; LocalExecutor; the session's SQLite metadata
+(api-server, scheduler, dag-processor, triggerer; LocalExecutor; the test run's SQLite metadata
 database), backfilling three past nightly intervals over a loopback news site whose articles are
 dated in each of them."""
 
