@@ -112,29 +112,13 @@ def prepare(settings: Settings, env: dict[str, str] | None = None) -> Prepared:
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     Path(env["WARTA_STAGING_DIR"]).mkdir(parents=True, exist_ok=True)
     _airflow(env, "db", "migrate")
-    url = urlsplit(settings.es_url)
     spec = {
         "pool": settings.es_pool,
         "slots": settings.es_pool_slots,
         "conn_id": settings.es_conn_id,
         "variable": AIRFLOW_PREPARED_VARIABLE,
         "description": CONNECTION_DESCRIPTION,
-        "connection": {
-            "conn_type": "generic",
-            "host": url.hostname,
-            "port": url.port or (443 if url.scheme == "https" else 9200),
-            "schema": url.scheme,
-            "login": settings.es_username,
-            "password": settings.es_password.get_secret_value() if settings.es_password else None,
-            "extra": json.dumps(
-                {
-                    "scheme": url.scheme,
-                    "verify_certs": settings.es_verify_certs,
-                    **({"ca_certs": str(settings.es_ca_certs)} if settings.es_ca_certs else {}),
-                    **({"api_key": settings.es_api_key.get_secret_value()} if settings.es_api_key else {}),
-                }
-            ),
-        },
+        "connection": connection_fields(settings),
     }
     # Pool, Connection and Variable in one short Python process with Airflow's own models (three
     # `airflow` commands would each pay Airflow's import time).
@@ -157,6 +141,30 @@ def prepare(settings: Settings, env: dict[str, str] | None = None) -> Prepared:
         outcome["connection"],
         Path(env["WARTA_STAGING_DIR"]),
     )
+
+
+def connection_fields(settings: Settings) -> dict[str, Any]:
+    """The ``warta_elasticsearch`` Connection for the ``WARTA_ES_*`` settings, as
+    ``settings.with_connection`` reads it back. Several nodes (a comma-separated ``WARTA_ES_URL``)
+    go whole into ``host``, which that function takes as a full URL."""
+    url = urlsplit(settings.es_url.split(",")[0])
+    several = "," in settings.es_url
+    return {
+        "conn_type": "generic",
+        "host": settings.es_url if several else url.hostname,
+        "port": None if several else url.port or (443 if url.scheme == "https" else 9200),
+        "schema": url.scheme,
+        "login": settings.es_username,
+        "password": settings.es_password.get_secret_value() if settings.es_password else None,
+        "extra": json.dumps(
+            {
+                "scheme": url.scheme,
+                "verify_certs": settings.es_verify_certs,
+                **({"ca_certs": str(settings.es_ca_certs)} if settings.es_ca_certs else {}),
+                **({"api_key": settings.es_api_key.get_secret_value()} if settings.es_api_key else {}),
+            }
+        ),
+    }
 
 
 _PREPARE_IN_AIRFLOW = """

@@ -44,3 +44,37 @@ def test_client_gets_tls_and_auth_options() -> None:
     assert node.config.scheme == "https" and node.config.verify_certs is False
     assert client._headers["authorization"].startswith("Basic ")
     client.close()
+
+
+@pytest.mark.parametrize(
+    "es_url",
+    ["http://127.0.0.1:9250", "https://es.example.org:9243", "http://10.0.0.1:9200,http://10.0.0.2:9200"],
+)
+def test_the_prepared_connection_reads_back_as_the_same_settings(es_url: str) -> None:
+    """What `warta airflow prepare` writes into the Connection, the DAG's tasks read back whole:
+    one node or several (comma-separated), credentials and CA included."""
+    import json
+
+    from pydantic import SecretStr
+
+    from pipeline.service import connection_fields
+
+    settings = Settings(
+        es_url=es_url, es_username="warta", es_password=SecretStr("pw"), es_ca_certs=Path("/etc/ca.pem")
+    )
+    fields = connection_fields(settings)
+    read = with_connection(
+        Settings(),
+        host=fields["host"],
+        port=fields["port"],
+        schema=fields["schema"],
+        login=fields["login"],
+        password=fields["password"],
+        extra=json.loads(fields["extra"]),
+    )
+    assert read.es_url == es_url
+    assert (read.es_username, read.es_password, read.es_ca_certs) == (
+        "warta",
+        SecretStr("pw"),
+        Path("/etc/ca.pem"),
+    )
