@@ -11,6 +11,7 @@ import`` generates them for the configured index (``WARTA_INDEX``) and posts the
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,8 @@ CORE_MIGRATION = "8.8.0"
 TYPE_MIGRATION = {"index-pattern": "8.0.0", "search": "8.0.0", "lens": "8.6.0", "dashboard": "8.7.0"}
 TIME_FIELD = "timestamp"  # on every document (published, else the text's day, else first seen)
 DASHBOARD_ID = "warta-overview"
+ENTITY_EXAMPLE = ("locations", "Russia")  # the saved search of one entity in any language
+_KQL_FIELD = re.compile(r"([A-Za-z_][\w.]*)\s*:")
 
 _DV_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
 _LAYER = "layer1"
@@ -262,6 +265,29 @@ def saved_objects(
         },
         [{"id": dv, "name": _DV_REF, "type": "index-pattern"}],
     )
+    # Canonical names are the same in every language (places: CLDR's English name), so one term on
+    # the entity field finds an entity's articles in Indonesian and English alike.
+    entity_query = f'{ENTITY_EXAMPLE[0]} : "{ENTITY_EXAMPLE[1]}"'
+    entity = _obj(
+        "search",
+        f"{index_name}-entity-any-language",
+        {
+            "title": f"Warta: one entity in any language ({ENTITY_EXAMPLE[1]})",
+            "description": (
+                f"Every article tagged {ENTITY_EXAMPLE[1]}, whatever its language (Rusia, Russia, "
+                'Rusland). Put another canonical name in the query: persons : "Joko Widodo", '
+                'locations : "United States" (AS, Amerika Serikat, U.S.), organisations : "KPK".'
+            ),
+            "columns": LATEST_COLUMNS,
+            "sort": [[TIME_FIELD, "desc"]],
+            "kibanaSavedObjectMeta": {
+                "searchSourceJSON": json.dumps(
+                    {**search_source, "query": {"query": entity_query, "language": "kuery"}}
+                )
+            },
+        },
+        [{"id": dv, "name": _DV_REF, "type": "index-pattern"}],
+    )
     charts = [
         _over_time(f"{index_name}-over-time", dv),
         _top_bar(f"{index_name}-top-people", "Top people", "persons", dv),
@@ -321,7 +347,16 @@ def saved_objects(
         },
         references,
     )
-    return [data_view, runs[0], latest, *charts, runs[1], dashboard, *dead_letter_objects(dead_letter_index)]
+    return [
+        data_view,
+        runs[0],
+        latest,
+        entity,
+        *charts,
+        runs[1],
+        dashboard,
+        *dead_letter_objects(dead_letter_index),
+    ]
 
 
 def to_ndjson(objects: list[dict[str, Any]]) -> str:
@@ -339,6 +374,8 @@ def fields_used(objects: list[dict[str, Any]], data_view: str) -> set[str]:
         if obj["type"] == "index-pattern":
             used.add(attributes["timeFieldName"])
         elif obj["type"] == "search":
+            source = json.loads(attributes["kibanaSavedObjectMeta"]["searchSourceJSON"])
+            used.update(_KQL_FIELD.findall(source["query"]["query"]))
             used.update(attributes["columns"])
             used.update(field for field, _order in attributes["sort"])
         elif obj["type"] == "lens":

@@ -20,10 +20,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import partial
 from typing import Any
 
 from elasticsearch import Elasticsearch
+
+from pipeline.query_entities import (
+    Alternative,
+    QueryEntity,
+    entity_clause,
+    folded_nicknames,
+    index_lookup,
+    matched,
+    read_alternatives,
+)
 
 # Every article is searched in the standard analysis, and in its own language's stemmed analysis
 # only: the English stemmer would make Indonesian "keras" into "kera", the Indonesian one would
@@ -89,17 +99,10 @@ def canonical_forms(es_field: str, value: str) -> list[str]:
 
     forms = [value.strip()]
     if es_field == "persons":
-        forms.append(_folded_nicknames().get(value.strip().casefold(), ""))
+        forms.append(folded_nicknames().get(value.strip().casefold(), ""))
     elif es_field == "locations":
         forms.append(canonical_place(value.strip()) or "")
     return list(dict.fromkeys(f for f in forms if f))
-
-
-@lru_cache(maxsize=1)
-def _folded_nicknames() -> dict[str, str]:
-    from pipeline.enrich import known_nicknames
-
-    return {nickname.casefold(): name for nickname, name in known_nicknames().items()}
 
 
 def _facet_clause(es_field: str, value: str) -> dict[str, Any]:
@@ -136,6 +139,8 @@ class Hit:
     persons: list[str]
     organisations: list[str]
     locations: list[str]
+    # The query's entities this article is tagged with: {"query", "field", "value"} each.
+    matched_entities: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,13 +152,18 @@ class SearchResult:
     next: str | None = None  # with paging: the cursor of the next page (None on the last one)
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # name -> (value, documents)
     stories: int | None = None  # distinct stories among the matches (with one_per_story)
+    entities: list[QueryEntity] = field(default_factory=list)  # what the query names (entity_match)
 
 
 _OPERATORS = set('"+-|*()~')
+_VERBATIM = set('"+*()~')  # a query with these is searched as written, without reading entities
 # Words as people type them (Kibana's KQL, web search): AND, OR, NOT in capitals, and quoted phrases.
 _TOKEN = re.compile(r'"[^"]*"?|\S+')
 # Matches of the exact phrase outrank all others: BM25 scores of a few words stay far below this.
 PHRASE_BOOST = 1000.0
+# An article tagged with an entity the query names counts as much as one holding the exact phrase:
+# tagged articles in any language rank with the best text matches, and above scattered words.
+ENTITY_BOOST = PHRASE_BOOST
 
 
 def translate_operators(query: str) -> str:
@@ -176,12 +186,24 @@ def translate_operators(query: str) -> str:
     return " ".join(out)
 
 
-def build_query(query: str, filters: SearchFilters) -> dict[str, Any]:
+def build_query(query: str, filters: SearchFilters, read: list[Alternative] | None = None) -> dict[str, Any]:
+    """The query body. With ``read`` (the query cut into entities and plain words by
+    ``query_entities.read_alternatives``) and an entity in it, each entity segment matches by its
+    words *or* by the tag of the entity they name, whatever the article's language; a tagged
+    article ranks as high as the exact phrase (``ENTITY_BOOST``)."""
     must: list[dict[str, Any]] = []
     should: list[dict[str, Any]] = []
     query = translate_operators(query)
     if query.strip():
-        must.append(_per_language(lambda fields: _words(query, fields)))
+        if read is not None and any(r.entities for alt in read for r in (alt.required, *alt.excluded)):
+            branches = [_alternative(alt) for alt in read]
+            must.append(
+                branches[0]
+                if len(branches) == 1
+                else {"bool": {"should": branches, "minimum_should_match": 1}}
+            )
+        else:
+            must.append(_per_language(lambda fields: _words(query, fields)))
         words = query.split()
         if len(words) > 1 and not _OPERATORS & set(query):
             # Plain words: articles where they stand together as a phrase rank first (a constant
@@ -197,6 +219,38 @@ def build_query(query: str, filters: SearchFilters) -> dict[str, Any]:
     else:
         must.append({"match_all": {}})
     return {"bool": {"must": must, "should": should, "filter": filters.clauses()}}
+
+
+def _alternative(alternative: Alternative) -> dict[str, Any]:
+    """All required words (an entity's by text or tag), none of the excluded (by text or tag)."""
+    required = alternative.required
+    must: list[dict[str, Any]] = []
+    if plain := required.plain_words():
+        must.append(_per_language(partial(_words, " ".join(plain))))
+    must.extend(_by_words_or_tag(entity) for entity in required.entities)
+    must_not = [
+        _by_words_or_tag(excluded.entities[0])
+        if excluded.entities
+        else _per_language(partial(_words, " ".join(excluded.words)))
+        for excluded in alternative.excluded
+    ]
+    return {"bool": {"must": must or [{"match_all": {}}], "must_not": must_not}}
+
+
+def _by_words_or_tag(entity: QueryEntity) -> dict[str, Any]:
+    by_tag = {"constant_score": {"filter": entity_clause(entity), "boost": ENTITY_BOOST}}
+    return {
+        "bool": {"should": [_per_language(partial(_words, entity.text)), by_tag], "minimum_should_match": 1}
+    }
+
+
+def read_entities(client: Elasticsearch, index: str, query: str) -> list[Alternative] | None:
+    """The entities a query names, per ``|`` alternative (None for a query with quotes, wildcards,
+    ``+`` or brackets: those are read as written)."""
+    tokens = translate_operators(query).split()
+    if not tokens or any(set(t) & _VERBATIM for t in tokens):
+        return None
+    return read_alternatives(tokens, index_lookup(client, index))
 
 
 def _words(query: str, fields: list[str]) -> dict[str, Any]:
@@ -231,6 +285,7 @@ def search(
     one_per_story: bool = False,
     page: bool = False,
     after: str | None = None,
+    entity_match: bool = True,
 ) -> SearchResult:
     """Top hits for ``query`` with highlighted snippets and entity tags; ``facets`` > 0 adds the
     top values of each facet; ``one_per_story`` returns the best hit of each story only.
@@ -238,7 +293,11 @@ def search(
     Paging past any depth: ``page=True`` opens a point in time on the index and returns, in
     ``next``, a cursor for the page after this one; ``after=cursor`` returns that page (from the
     same point in time: pages neither skip nor repeat articles while the index changes). Not with
-    ``one_per_story``."""
+    ``one_per_story``.
+
+    ``entity_match`` (default): words of the query that name an entity also match the articles
+    tagged with it in any language (``Rusia`` finds articles tagged ``Russia``); each hit says
+    which in ``matched_entities``. False: words match text only."""
     if (page or after) and one_per_story:
         raise ValueError("paging is not available with one article per story")
     aggs: dict[str, Any] = (
@@ -255,9 +314,11 @@ def search(
             sort=[{"_score": "desc"}, {"_shard_doc": "asc"}],
             **({"search_after": search_after} if search_after else {}),
         )
+    read = read_entities(client, index, query) if entity_match else None
+    entities = [e for alt in read or [] for e in alt.required.entities]
     response = client.search(
         index=None if (page or after) else index,
-        query=build_query(query, filters or SearchFilters()),
+        query=build_query(query, filters or SearchFilters(), read),
         size=size,
         track_total_hits=True,
         source_excludes=["body", "entities"],
@@ -269,7 +330,7 @@ def search(
         aggs=aggs or None,
         **extra,
     )
-    hits = [_hit(raw) for raw in response["hits"]["hits"]]
+    hits = [_hit(raw, entities) for raw in response["hits"]["hits"]]
     found = response.get("aggregations", {})
     total = int(response["hits"]["total"]["value"])
     unmatched = []
@@ -290,6 +351,7 @@ def search(
             if name in found
         },
         stories=int(found["stories"]["value"]) if "stories" in found else None,
+        entities=entities,
     )
 
 
@@ -311,7 +373,7 @@ def _cursor(pit: str, sort_values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps([pit, sort_values]).encode()).decode()
 
 
-def _hit(raw: dict[str, Any]) -> Hit:
+def _hit(raw: dict[str, Any], entities: list[QueryEntity]) -> Hit:
     src = raw["_source"]
     highlight: dict[str, list[str]] = raw.get("highlight", {})
     # The same passage is often highlighted by several analyses (with different marks): keep one.
@@ -332,4 +394,5 @@ def _hit(raw: dict[str, Any]) -> Hit:
         persons=src.get("persons", []),
         organisations=src.get("organisations", []),
         locations=src.get("locations", []),
+        matched_entities=matched(entities, src),
     )

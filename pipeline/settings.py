@@ -19,6 +19,7 @@ SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 # The Airflow Variable `warta airflow prepare` writes and the DAG's first task checks.
 AIRFLOW_PREPARED_VARIABLE = "warta_prepared"
 INDOSUM_ARTICLES = SHARED_DATA / "corpus" / "indosum" / "articles.jsonl"
+NER_CORPORA = SHARED_DATA / "ner"  # what `warta train ner` trains on
 
 
 class Settings(BaseSettings):

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.clean import clean, detect_language
 from pipeline.records import Article, RawArticle, Rejection
-from pipeline.settings import PROJECT_ROOT
+from pipeline.settings import SHARED_DATA
 
 
 def _raw(content: str, fmt: str = "text", **extra: object) -> RawArticle:
@@ -141,7 +141,7 @@ def test_an_article_split_over_containers_is_read_whole() -> None:
 
     from pipeline.evaluation import page_precision_recall
 
-    folder = PROJECT_ROOT.parent / "shared" / "data" / "extraction" / "zyte-dev"
+    folder = SHARED_DATA / "extraction" / "zyte-dev"
     truth = json.loads((folder / "ground_truth.json").read_text())
     key, gold = next((k, g) for k, g in truth.items() if "future-of-banking" in g["url"])
     html = gzip.decompress((folder / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8")
@@ -244,7 +244,7 @@ def _zyte_page(url_part: str) -> Article:
     """The Zyte dev page whose URL contains ``url_part``, cleaned."""
     import json
 
-    folder = PROJECT_ROOT.parent / "shared" / "data" / "extraction" / "zyte-dev"
+    folder = SHARED_DATA / "extraction" / "zyte-dev"
     truth = json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))
     (page_id, gold), *_ = [(k, g) for k, g in truth.items() if url_part in g["url"]]
     html = gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes()).decode("utf-8", "replace")

@@ -8,7 +8,7 @@ from pathlib import Path
 from pipeline.enrich import canonicalise, known_nicknames, tag_articles
 from pipeline.gazetteer import canonical_place
 from pipeline.records import Article, Entity
-from pipeline.settings import PROJECT_ROOT, get_settings
+from pipeline.settings import INDOSUM_ARTICLES, get_settings
 
 
 def _seed_article(seeds_dir: Path) -> Article:
@@ -270,7 +270,7 @@ def test_load_model_tokenises_exactly_as_spacy_load_does() -> None:
         "US$5 dan Rp10.000,-",
         '"(Jakarta)" ...dan —kata «kata» <b/>x +62 812',
     ]
-    corpus = PROJECT_ROOT.parent / "shared" / "data" / "corpus" / "indosum" / "articles.jsonl"
+    corpus = INDOSUM_ARTICLES
     with corpus.open(encoding="utf-8") as lines:
         texts += [json.loads(next(lines))["text"] for _ in range(300)]
 

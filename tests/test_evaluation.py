@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.evaluation import page_precision_recall, shingles
-from pipeline.settings import PROJECT_ROOT
+from pipeline.settings import SHARED_DATA
 
-SHARED = PROJECT_ROOT.parent / "shared" / "data" / "extraction"
+SHARED = SHARED_DATA / "extraction"
 WARTA = [str(Path(sys.executable).parent / "warta")]
 
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from pipeline import sources
 from pipeline.clean import MAX_BODY_CHARS, MAX_TITLE_CHARS
 from pipeline.records import Article, RawArticle, Rejection
-from pipeline.run import _clean_within_budget
+from pipeline.run.steps import clean_within_budget
 from pipeline.settings import get_settings
 
 BUDGET_S = 5.0
@@ -57,7 +57,7 @@ def _clean_all(raws: list[RawArticle]) -> list[Article | Rejection]:
     out = []
     for raw in raws:
         started = time.monotonic()
-        (result,) = list(_clean_within_budget([raw], SETTINGS))
+        (result,) = list(clean_within_budget([raw], SETTINGS))
         _check(result, time.monotonic() - started)
         out.append(result)
     return out

@@ -16,10 +16,9 @@ from elasticsearch import Elasticsearch
 from pipeline import index
 from pipeline.run import run_all
 from pipeline.search import SearchFilters, search
-from pipeline.settings import PROJECT_ROOT, get_settings
+from pipeline.settings import INDOSUM_ARTICLES, SHARED_DATA, get_settings
 
-SHARED = PROJECT_ROOT.parent / "shared" / "data"
-INDOSUM_ARTICLES = 300
+INDOSUM_SAMPLE = 300  # IndoSum articles indexed beside the seeds
 
 
 def _title(url: str) -> str:
@@ -33,10 +32,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, es_node: str) -> Iterator[t
     folder = tmp_path_factory.mktemp("relevance")
     texts: dict[str, str] = {}
     with (
-        (SHARED / "corpus/indosum/articles.jsonl").open(encoding="utf-8") as src,
+        INDOSUM_ARTICLES.open(encoding="utf-8") as src,
         (folder / "indosum.jsonl").open("w", encoding="utf-8") as out,
     ):
-        for line in list(src)[:INDOSUM_ARTICLES]:
+        for line in list(src)[:INDOSUM_SAMPLE]:
             record = json.loads(line)
             title = _title(record["url"])
             out.write(
@@ -44,7 +43,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, es_node: str) -> Iterator[t
                 + "\n"
             )
             texts[record["url"]] = f"{title}\n{record['text']}"
-    zyte = SHARED / "extraction/zyte-dev"
+    zyte = SHARED_DATA / "extraction/zyte-dev"
     truth = json.loads((zyte / "ground_truth.json").read_text())
     with (folder / "zyte.jsonl").open("w", encoding="utf-8") as out:
         for page_id, gold in truth.items():

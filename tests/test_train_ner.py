@@ -16,7 +16,7 @@ from pipeline.enrich import (
     given_names_path,
     nicknames_path,
 )
-from pipeline.settings import PROJECT_ROOT, get_settings
+from pipeline.settings import NER_CORPORA, SHARED_DATA, get_settings
 from pipeline.train_ner import (
     COMMON_WORD_MIN_COUNT,
     build_common_words,
@@ -85,14 +85,14 @@ def test_install_model_keeps_the_card_and_blanks_the_training_paths(tmp_path: Pa
 @pytest.mark.parametrize("language", COMMON_WORD_LANGUAGES)
 def test_committed_common_words_are_what_the_shared_texts_rebuild(tmp_path: Path, language: str) -> None:
     # The entity rules read the committed lists; each must be exactly what ``warta train ner`` rebuilds.
-    texts = common_word_texts(PROJECT_ROOT.parent / "shared" / "data", language)
+    texts = common_word_texts(SHARED_DATA, language)
     rebuilt = build_common_words(texts, tmp_path / "common.txt", COMMON_WORD_MIN_COUNT[language])
     assert rebuilt.read_bytes() == common_words_path(language).read_bytes()
 
 
 def test_common_word_texts_refuse_a_language_without_texts() -> None:
     with pytest.raises(ValueError, match="no common-word texts"):
-        next(common_word_texts(PROJECT_ROOT.parent / "shared" / "data", "de"))
+        next(common_word_texts(SHARED_DATA, "de"))
 
 
 def test_nicknames_are_bracketed_words_the_model_reads_as_persons_and_spelled_from_the_name(
@@ -112,7 +112,7 @@ def test_nicknames_are_bracketed_words_the_model_reads_as_persons_and_spelled_fr
 
 
 def test_committed_given_names_are_what_the_training_persons_rebuild(tmp_path: Path) -> None:
-    splits = split_corpora(PROJECT_ROOT.parent / "shared" / "data" / "ner")
+    splits = split_corpora(NER_CORPORA)
     rebuilt = build_given_names(splits, tmp_path / "given_names.txt")
     assert rebuilt.read_bytes() == given_names_path().read_bytes()
     names = set(rebuilt.read_text().split())
@@ -120,7 +120,7 @@ def test_committed_given_names_are_what_the_training_persons_rebuild(tmp_path: P
 
 
 def test_committed_entity_first_words_are_what_the_training_entities_rebuild(tmp_path: Path) -> None:
-    splits = split_corpora(PROJECT_ROOT.parent / "shared" / "data" / "ner")
+    splits = split_corpora(NER_CORPORA)
     rebuilt = build_entity_first_words(splits, tmp_path / "entity_first_words.txt")
     assert rebuilt.read_bytes() == entity_first_words_path().read_bytes()
     words = set(rebuilt.read_text().split())
@@ -129,6 +129,6 @@ def test_committed_entity_first_words_are_what_the_training_entities_rebuild(tmp
 
 def test_committed_nicknames_are_what_indosum_rebuilds(tmp_path: Path) -> None:
     # Tags all 3,463 IndoSum articles with the committed model (about 90 s on one core).
-    texts = indosum_texts(PROJECT_ROOT.parent / "shared" / "data")
+    texts = indosum_texts(SHARED_DATA)
     rebuilt = build_nicknames(texts, get_settings().ner_model, tmp_path / "nicknames.tsv")
     assert rebuilt.read_bytes() == nicknames_path().read_bytes()

@@ -12,7 +12,9 @@ the article abbreviates (``Komisi Pemberantasan Korupsi (KPK)``) takes its abbre
 The parts, in the order an article meets them (``tagging.tag_articles``):
 
 - ``model.py``: loading the model fast (tokenizer, BLAS threads, anchored prefixes);
-- ``spans.py``: the span rules that correct the model's entities (``entity_spans``);
+- ``spans.py``: the span rules that correct the model's entities (``entity_spans``), on one
+  entity at a time, and the ordered lists of all rules;
+- ``text_rules.py``: the span rules that read the whole text around the entities;
 - ``canonical.py``: canonical names per mention and per article (``canonicalise``);
 - ``words.py``: the word lists those read.
 """

@@ -9,14 +9,17 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from pipeline.enrich.spans import _COMPANY_SUFFIXES, _HONORIFICS, _name_word, entity_spans
+from pipeline.enrich.spans import entity_spans
 from pipeline.enrich.words import (
     _BRACKETED_ABBREVIATION,
+    _COMPANY_SUFFIXES,
+    _HONORIFICS,
     _MENTION_CORE,
     _SPACE,
     LABELS,
     _given_names,
     _is_common_in_any_language,
+    _name_word,
     known_nicknames,
 )
 from pipeline.gazetteer import canonical_place, is_place

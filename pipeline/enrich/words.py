@@ -7,11 +7,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-
 
 LABELS: frozenset[str] = frozenset({"PER", "ORG", "LOC"})
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -95,3 +90,31 @@ def known_nicknames() -> dict[str, str]:
     Mined from IndoSum by ``warta train ner`` (``pipeline.train_ner.build_nicknames``)."""
     lines = nicknames_path().read_text(encoding="utf-8").splitlines()
     return dict(line.split("\t")[:2] for line in lines if line and not line.startswith("#"))
+
+
+# Shapes and small sets that both the span rules and the canonical names read.
+
+# The legal forms that end a company's name, in the case news writes them.
+_COMPANY_SUFFIXES = frozenset(str.split("Inc Corp Corporation Ltd LLC GmbH Tbk Holdings Group Grup"))
+
+
+# Ranks and honorifics that stand before a name, English and Indonesian; title case only, so the
+# acronyms ``MS``, ``DR``, ``PAK`` stay. Not ``Sen`` (also a surname) nor ``H`` (also an initial).
+_HONORIFICS = frozenset(
+    str.split("""mr mrs ms dr prof lt col maj gen capt cmdr cdr sgt adm gov rep rev
+    bapak pak ibu bu ir drs""")
+)
+
+
+# Police and military ranks, which follow the region in ``Kapolres Buru AKBP Leo Simatupang``.
+_RANKS = frozenset(
+    str.split("""akbp akp kombes kombespol irjen brigjen brigadir komisaris jenderal pol kompol iptu
+    ipda aiptu mayjen letjen kolonel marsekal laksamana""")
+)
+
+
+_PORTFOLIO = re.compile(r"^(?:per|pe|ke)[a-z]{3,}an$")  # Perhubungan, Pekerjaan, Keuangan
+
+
+def _name_word(text: str) -> bool:
+    return text[:1].isupper() and text.isalpha() and not (len(text) > 1 and text.isupper())

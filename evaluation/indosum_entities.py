@@ -1,7 +1,7 @@
 """Tag all IndoSum articles the way the enrich step does and compare two runs' entities
 (run from the project root, needs ../shared):
 
-    uv run python scripts/indosum_entities.py OUT.jsonl [--compare BEFORE.jsonl] [--top N]
+    uv run python evaluation/indosum_entities.py OUT.jsonl [--compare BEFORE.jsonl] [--top N]
 
 Writes one JSON line per article: its id and its entities as [text, type, canonical name,
 field]. With ``--compare``, prints what changed between BEFORE and OUT: the articles and mentions

@@ -1,4 +1,4 @@
-"""Rebuild seeds/ from ../shared (run from the project root: `uv run python scripts/build_seeds.py`).
+"""Rebuild seeds/ from ../shared (run from the project root: `uv run python training/build_seeds.py`).
 
 Copies the seed article, a handful of IndoSum articles (as JSON lines and one plain-text file)
 and two English pages of the Zyte article-extraction benchmark (as HTML). See seeds/SOURCES.md.

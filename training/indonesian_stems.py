@@ -17,8 +17,8 @@ for each compares the articles that contain a form of the word (by Sastrawi) wit
 for the root returns (``body`` and ``body.id``, as ``warta search`` queries an Indonesian
 article). It prints micro precision and recall, before and after, and the issue's named words.
 
-    uv run --with PySastrawi python scripts/indonesian_stems.py build
-    uv run --with PySastrawi python scripts/indonesian_stems.py measure [--roots 300]
+    uv run --with PySastrawi python training/indonesian_stems.py build
+    uv run --with PySastrawi python training/indonesian_stems.py measure [--roots 300]
 
 Both need a node (``warta es start``; ``WARTA_ES_URL`` picks another).
 """

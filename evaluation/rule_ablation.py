@@ -1,6 +1,6 @@
 """What each span rule is worth: dev F1 and IndoSum mentions without it.
 
-    uv run python scripts/rule_ablation.py [--articles N]
+    uv run python evaluation/rule_ablation.py [--articles N]
 
 The model runs once over every IndoSum article (title and body); then, for each rule of
 ``pipeline.enrich.spans._ENTITY_RULES`` and ``_WHOLE_TEXT_RULES`` in turn, the spans are computed
@@ -21,7 +21,7 @@ from typing import Any
 
 from pipeline.enrich import load_model, one_blas_thread, spans
 from pipeline.evaluation import evaluate_ner
-from pipeline.settings import PROJECT_ROOT, SHARED_DATA, get_settings
+from pipeline.settings import NER_CORPORA, PROJECT_ROOT, get_settings
 from pipeline.train_ner import split_corpora, write_dev_files
 
 sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
@@ -48,7 +48,7 @@ def main() -> None:
         docs = [
             (doc, language) for doc, (_, language) in zip(nlp.pipe(t for t, _ in texts), texts, strict=True)
         ]
-    files = write_dev_files(split_corpora(SHARED_DATA / "ner"), PROJECT_ROOT / ".warta" / "ner-dev")
+    files = write_dev_files(split_corpora(NER_CORPORA), PROJECT_ROOT / ".warta" / "ner-dev")
 
     def mentions() -> list[set[tuple[int, int, str]]]:
         return [set(spans.entity_spans(doc, language)) for doc, language in docs]

@@ -1,4 +1,4 @@
-"""The ``warta`` command: ingest, search, the local Elasticsearch node, NER training and evaluation."""
+"""Commands on articles: ingest, search, reindex, the index status, the dead letters."""
 
 from __future__ import annotations
 
@@ -12,54 +12,19 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from pipeline.settings import PROJECT_ROOT, SettingsError, get_settings
+from pipeline.cli.app import (
+    app,
+    console,
+    deadletter_app,
+    index_app,
+)
+from pipeline.settings import get_settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from pipeline.deadletter import DeadLetter
     from pipeline.records import TaggedArticle
-
-app = typer.Typer(
-    help="Warta: news articles into an entity-tagged Elasticsearch index.", no_args_is_help=True
-)
-es_app = typer.Typer(
-    help="The local Elasticsearch node (Maven and a JDK: 21+ for 9.x, 17+ for 8.x).", no_args_is_help=True
-)
-train_app = typer.Typer(help="Rebuild models.", no_args_is_help=True)
-eval_app = typer.Typer(help="Measure stages on gold data.", no_args_is_help=True)
-index_app = typer.Typer(help="The article index: versions and aliases.", no_args_is_help=True)
-app.add_typer(index_app, name="index")
-kibana_app = typer.Typer(
-    help="Kibana saved objects: data view, saved search, dashboard.", no_args_is_help=True
-)
-app.add_typer(kibana_app, name="kibana")
-KIBANA_FILE = PROJECT_ROOT / "kibana" / "warta.ndjson"
-app.add_typer(es_app, name="es")
-app.add_typer(train_app, name="train")
-app.add_typer(eval_app, name="eval")
-deadletter_app = typer.Typer(
-    help="Quarantined inputs (WARTA_DEAD_LETTER_INDEX): inspect and replay.", no_args_is_help=True
-)
-app.add_typer(deadletter_app, name="deadletter")
-airflow_app = typer.Typer(
-    help="Warta's Airflow on this machine, without Docker: nightly runs by Airflow's own scheduler.",
-    no_args_is_help=True,
-)
-app.add_typer(airflow_app, name="airflow")
-
-console = Console(stderr=True)
-DEFAULT_NER_DATA = PROJECT_ROOT.parent / "shared" / "data" / "ner"
-
-
-@app.callback()
-def _settings_in_bounds() -> None:
-    """Every command starts by checking the WARTA_* settings: one clear line, exit 2, if one is off."""
-    try:
-        get_settings()
-    except SettingsError as err:
-        console.print(f"[red]{err}[/red]")
-        raise typer.Exit(2) from err
 
 
 @app.command()
@@ -155,8 +120,13 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     page: Annotated[bool, typer.Option(help="Print a cursor for the next page of results.")] = False,
     after: Annotated[str | None, typer.Option(help="The next page, from a previous page's cursor.")] = None,
+    text_only: Annotated[
+        bool, typer.Option(help="Match words in the text only, not the entities they name.")
+    ] = False,
 ) -> None:
-    """Search the index: highlighted snippets and entity tags for the top hits, facets on request."""
+    """Search the index: highlighted snippets and entity tags for the top hits, facets on request.
+    Words that name a person, organisation or place also find the articles tagged with it in any
+    language (`Rusia` finds articles tagged Russia); each hit says which entity matched."""
     from elasticsearch import ConnectionError as EsConnectionError
     from elasticsearch import NotFoundError
 
@@ -192,6 +162,7 @@ def search(
             one_per_story=one_per_story,
             page=page,
             after=after,
+            entity_match=not text_only,
         )
     except ValueError as err:
         console.print(f"[red]{err}[/red]")
@@ -217,6 +188,10 @@ def search(
                     "stories": result.stories,
                     "counted": "articles",  # total and facets count articles, also with --one-per-story
                     "next": result.next,
+                    "entities": [
+                        {"query": e.text, "names": [{"field": f, "value": v} for f, v in e.names]}
+                        for e in result.entities
+                    ],
                     "unmatched": [
                         {"field": f, "value": v, "nearest": near} for f, v, near in result.unmatched
                     ],
@@ -232,6 +207,9 @@ def search(
         return
     out = Console(soft_wrap=True)
     out.print(f"[bold]{result.total}[/bold] matching articles for [cyan]{query!r}[/cyan]")
+    for entity in result.entities:
+        tags = ", ".join(f"{f} {v!r}" for f, v in entity.names)
+        out.print(f"{entity.text!r} also matches articles tagged {tags}", markup=False)
     for es_field, value, nearest in result.unmatched:
         hint = f"; nearest: {', '.join(nearest)}" if nearest else ""
         out.print(f"no article has {es_field} {value!r}{hint}")
@@ -243,6 +221,8 @@ def search(
         )
         if hit.url or hit.published_at:
             out.print(f"   {hit.published_at or ''} {hit.url or ''}".rstrip())
+        for match in hit.matched_entities:
+            out.print(f"   [dim]tagged:[/dim] {match['field']} {match['value']!r} ({match['query']!r})")
         for snippet in hit.highlights:
             text = snippet.replace("\n", " ").replace("[", "\\[")
             out.print("   … " + text.replace("«", "[yellow]").replace("»", "[/yellow]") + " …")
@@ -424,235 +404,6 @@ def deadletter_replay(
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 
-@kibana_app.command("export")
-def kibana_export(
-    out: Annotated[Path, typer.Option(help="Where to write the NDJSON.")] = KIBANA_FILE,
-    index: Annotated[str | None, typer.Option(help="Index name (default: WARTA_INDEX).")] = None,
-) -> None:
-    """Write the saved objects as NDJSON (for Kibana's Stack Management > Saved objects > Import)."""
-    from pipeline.kibana import saved_objects, to_ndjson
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    settings = get_settings()
-    out.write_text(
-        to_ndjson(saved_objects(index or settings.index, settings.runs_index, settings.dead_letter_index)),
-        encoding="utf-8",
-    )
-    typer.echo(f"written {out}")
-
-
-@kibana_app.command("import")
-def kibana_import(
-    index: Annotated[str | None, typer.Option(help="Index name (default: WARTA_INDEX).")] = None,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for Kibana to come up.")] = 300.0,
-) -> None:
-    """Import the saved objects into Kibana at WARTA_KIBANA_URL (overwriting older versions)."""
-    from pipeline.kibana import KibanaError, import_saved_objects, saved_objects
-
-    settings = get_settings()
-    try:
-        objects = saved_objects(index or settings.index, settings.runs_index, settings.dead_letter_index)
-        answer = import_saved_objects(settings, objects, wait_s=wait)
-    except KibanaError as err:
-        console.print(f"[red]{err}[/red]")
-        raise typer.Exit(1) from err
-    typer.echo(json.dumps({"imported": answer.get("successCount"), "kibana": settings.kibana_url}))
-
-
-@airflow_app.command("prepare")
-def airflow_prepare() -> None:
-    """Metadata database, the Elasticsearch pool, the Connection, the staging folder (idempotent)."""
-    from pipeline import service
-
-    try:
-        done = service.prepare(get_settings())
-    except service.ServiceError as err:
-        console.print(f"[red]{err}[/red]")
-        raise typer.Exit(1) from err
-    settings = get_settings()
-    typer.echo(
-        f"prepared {done.home}: pool {done.pool} ({done.slots} slots), "
-        f"Connection {settings.es_conn_id} {done.connection}, staging {done.staging_dir}"
-    )
-
-
-@airflow_app.command("start")
-def airflow_start(
-    workers: int = typer.Option(
-        0, "--workers", min=0, help="Celery workers to start on this machine (CeleryExecutor)."
-    ),
-) -> None:
-    """Prepare, then run the api-server, scheduler, dag-processor and triggerer in the background."""
-    from pipeline import service
-
-    settings = get_settings()
-    try:
-        service.start(settings)
-        for number in range(1, workers + 1):
-            service.start_worker(settings, f"worker-{number}")
-    except service.ServiceError as err:
-        console.print(f"[red]{err}[/red]")
-        raise typer.Exit(1) from err
-    user, password = service.login(settings)
-    secret = password or "see the api-server log"
-    typer.echo(f"Airflow is running: {service.api_url(settings)} (login {user} / {secret})")
-    typer.echo("news_ingest runs nightly once unpaused: uv run warta airflow cli dags unpause news_ingest")
-    typer.echo(
-        f"logs: {service.airflow_env(settings)['AIRFLOW_HOME']}/warta; stop with: uv run warta airflow stop"
-    )
-
-
-@airflow_app.command("cli", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def airflow_cli(ctx: typer.Context) -> None:
-    """Any `airflow` command against Warta's Airflow (its home, database and DAGs), e.g.
-    `warta airflow cli dags unpause news_ingest` or `... backfill create --dag-id news_ingest ...`."""
-    import subprocess
-    import sys
-
-    from pipeline import service
-
-    env = service.airflow_env(get_settings())
-    done = subprocess.run([sys.executable, "-m", "airflow", *ctx.args], env=env, check=False)
-    raise typer.Exit(done.returncode)
-
-
-@airflow_app.command("stop")
-def airflow_stop() -> None:
-    """Stop the Airflow processes `warta airflow start` started."""
-    from pipeline import service
-
-    stopped = service.stop(get_settings())
-    typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
-
-
-@airflow_app.command("status")
-def airflow_status() -> None:
-    """Which components run, and what the api-server's health check says."""
-    from pipeline import service
-
-    report = service.status(get_settings())
-    typer.echo(json.dumps(report, indent=2))
-    if not report["running"]:
-        raise typer.Exit(3)
-
-
-@es_app.command("start")
-def es_start() -> None:
-    """Start a local node at WARTA_ES_URL unless one answers there already."""
-    from pipeline import es_local
-
-    settings = get_settings()
-    try:
-        started = es_local.start(settings)
-    except es_local.LocalNodeError as err:
-        console.print(f"[red]{err}[/red]")
-        raise typer.Exit(1) from err
-    typer.echo(f"{'started' if started else 'already running'}: {settings.es_url}")
-    if settings.es_url.startswith("https://") and settings.es_ca_certs is None:
-        typer.echo(f"its CA certificate: export WARTA_ES_CA_CERTS={es_local.ca_path(settings)}")
-
-
-@es_app.command("stop")
-def es_stop() -> None:
-    """Stop the local node this project started on WARTA_ES_URL's port."""
-    from pipeline import es_local
-
-    settings = get_settings()
-    typer.echo("stopped" if es_local.stop(settings) else "no local node was running")
-
-
-@es_app.command("status")
-def es_status() -> None:
-    """Health of WARTA_ES_URL and the local node's pid, as JSON; exit 1 if nothing answers."""
-    from pipeline import es_local
-
-    info = es_local.status(get_settings())
-    typer.echo(json.dumps(info))
-    if info["health"] is None:
-        raise typer.Exit(1)
-
-
-@es_app.command("role")
-def es_role() -> None:
-    """The least-privilege role Warta needs on a secured cluster, as JSON: the body for
-    `PUT _security/role/warta`, or an API key's role descriptor (docs/reliability-and-security.md)."""
-    from pipeline.index import least_privilege_role
-
-    typer.echo(json.dumps(least_privilege_role(get_settings()), indent=2))
-
-
-@train_app.command("ner")
-def train_ner(
-    data: Annotated[Path, typer.Option(help="The shared NER corpora folder.")] = DEFAULT_NER_DATA,
-    max_steps: Annotated[int | None, typer.Option(help="Override the config's training steps.")] = None,
-) -> None:
-    """Rebuild pipeline/models/ner from the corpora (fixed seed, pinned config), the entity
-    rules' common-word lists (Indonesian from IndoSum, English from the English pages' gold text),
-    their given-name and entity-first-word lists (from the corpora's entities) and, with the new
-    model, the persons' nickname list (from IndoSum)."""
-    from pipeline.enrich import common_words_path, entity_first_words_path, given_names_path, nicknames_path
-    from pipeline.train_ner import (
-        COMMON_WORD_MIN_COUNT,
-        build_common_words,
-        build_entity_first_words,
-        build_given_names,
-        build_nicknames,
-        common_word_texts,
-        indosum_texts,
-        split_corpora,
-        train,
-    )
-
-    for language, min_count in COMMON_WORD_MIN_COUNT.items():
-        texts = common_word_texts(data.parent, language)
-        written = build_common_words(texts, common_words_path(language), min_count)
-        typer.echo(f"common words written to {written}")
-    splits = split_corpora(data)
-    typer.echo(f"given names written to {build_given_names(splits, given_names_path())}")
-    first_words = build_entity_first_words(splits, entity_first_words_path())
-    typer.echo(f"entity first words written to {first_words}")
-    model = train(data, max_steps=max_steps, splits=splits)
-    typer.echo(f"model written to {model}")
-    nicknames = build_nicknames(indosum_texts(data.parent), model, nicknames_path())
-    typer.echo(f"nicknames written to {nicknames}")
-
-
-@eval_app.command("ner")
-def eval_ner(
-    conll: Annotated[Path, typer.Argument(help="token<TAB>tag file, blank line between sentences.")],
-    model: Annotated[Path | None, typer.Option(help="Model folder (default: WARTA_NER_MODEL).")] = None,
-    types: Annotated[str, typer.Option(help="Comma-separated entity types to score.")] = "PER,ORG,LOC",
-) -> None:
-    """Entity-level P/R/F1 over PER/ORG/LOC and tokens per second, as one JSON line."""
-    from pipeline.evaluation import evaluate_ner
-
-    chosen = frozenset(t.strip().upper() for t in types.split(",") if t.strip())
-    try:
-        result = evaluate_ner(conll, model or get_settings().ner_model, chosen)
-    except (OSError, ValueError) as err:  # a missing, unreadable, malformed or empty file
-        console.print(str(err), style="red", markup=False, soft_wrap=True)  # one line, as it is
-        raise typer.Exit(2) from err
-    typer.echo(json.dumps(result))
-
-
-@eval_app.command("extraction")
-def eval_extraction(
-    folder: Annotated[
-        Path,
-        typer.Argument(
-            help="Zyte layout (html/<id>.html.gz + ground_truth.json) or trafilatura-eval layout."
-        ),
-    ],
-    baseline: Annotated[
-        bool, typer.Option(help="Also run trafilatura's defaults on the same pages.")
-    ] = False,
-) -> None:
-    """Score the cleaning stage on gold pages; one JSON line (shingle P/R/F1 or snippet shares, pages/s)."""
-    from pipeline.evaluation import evaluate_extraction
-
-    typer.echo(json.dumps(evaluate_extraction(folder, baseline=baseline)))
-
-
 def _bound(value: str | None, zone: str, end: bool) -> datetime | None:
     """A --since/--until value: a day means the whole day in ``zone`` (its start for --since, the
     start of the next day, exclusive, for --until); a time without a zone is in ``zone``."""
@@ -682,14 +433,3 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def main() -> None:
-    """The ``warta`` command: the app, with a refused credential as one clear line, not a traceback."""
-    from pipeline.index import AccessDenied
-
-    try:
-        app()
-    except AccessDenied as err:
-        console.print(f"[red]{err}[/red]")
-        raise SystemExit(1) from None

@@ -7,7 +7,7 @@ date is the publication day (in Western Indonesia Time, UTC+7, the outlets' zone
 (and how many of those are the one to three days before: the day of the event the article
 reports, as Indonesian news states it, "Senin (13/3)"), or not found.
 
-    uv run python scripts/text_dates.py [--first-chars 600] [--limit N]
+    uv run python evaluation/text_dates.py [--first-chars 600] [--limit N]
 """
 
 from __future__ import annotations

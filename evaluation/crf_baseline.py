@@ -1,7 +1,7 @@
 """A second model family for comparison: a linear-chain CRF on hand-made features (needs ../shared).
 
     uv run --with python-crfsuite --with scikit-learn \\
-        python scripts/crf_baseline.py [--only CORPUS,...] [--combine]
+        python evaluation/crf_baseline.py [--only CORPUS,...] [--combine]
 
 Trains on the same training parts as `warta train ner` (no mention replacement), or on the named
 corpora only, and prints one JSON line per dev part: the CRF's own spans, no Warta rules; with
@@ -27,10 +27,9 @@ from sklearn.cluster import MiniBatchKMeans  # type: ignore[import-not-found]
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from pipeline.cli import DEFAULT_NER_DATA
 from pipeline.conll import Score, Sentence, chunk
 from pipeline.enrich import entity_spans, load_model
-from pipeline.settings import get_settings
+from pipeline.settings import NER_CORPORA, get_settings
 from pipeline.train_ner import split_corpora
 
 CLUSTER_SIZES = (64, 256, 1024)
@@ -90,7 +89,7 @@ def main() -> None:
         help="also score the CRF's spans combined with Warta's (model + rules)",
     )
     args = parser.parse_args()
-    splits = split_corpora(DEFAULT_NER_DATA)
+    splits = split_corpora(NER_CORPORA)
     train = [
         s
         for name, parts in splits.items()

@@ -7,7 +7,7 @@ cleaned ``published_at`` is then counted as exact (the same instant), cut to mid
 the day only), another time, or missing. Pages whose stated time has no zone are counted apart,
 with the ``date_source`` Warta gives them.
 
-    uv run python scripts/page_times.py [FOLDER]      (default: ../shared/data/extraction/zyte-dev)
+    uv run python evaluation/page_times.py [FOLDER]      (default: ../shared/data/extraction/zyte-dev)
 """
 
 from __future__ import annotations
