@@ -20,6 +20,10 @@ of the first two cores (``os.sched_setaffinity``), swapping cores every pair. On
 whose speed drifts by ±20% from one minute to the next (as on 2026-11-29), both arms then meet the
 same drift, so their ratio is steadier than sequential runs give; it is also how two Warta
 workers run. Its absolute numbers are those of a fully loaded machine.
+
+``--against OTHER_MODEL`` compares two models instead, both in the pipeline's path: the second
+arm (``against``) tags with OTHER_MODEL, so a retrained model's speed is measured side by side
+with the one it replaces (``ratio``: the model's tokens/s over the other's).
 """
 
 from __future__ import annotations
@@ -115,6 +119,7 @@ def main() -> None:
     parser.add_argument("--arm", choices=["warta", "spacy"], help="one run in this process")
     parser.add_argument("--cpu", type=int, help="pin this process to one core (with --arm)")
     parser.add_argument("--side-by-side", action="store_true", help="each pair's arms at once, one per core")
+    parser.add_argument("--against", type=Path, help="second arm: the pipeline's path with this model")
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
@@ -123,13 +128,20 @@ def main() -> None:
     if args.arm:
         print(json.dumps(measure(args.articles, args.model, args.arm)))
         return
-    rates: dict[str, list[int]] = {"warta": [], "spacy": []}
-    loads: dict[str, list[float]] = {"warta": [], "spacy": []}
-    entities: dict[str, set[int]] = {"warta": set(), "spacy": set()}
-    common = ["--articles", str(args.articles), "--model", str(args.model)]
+    second = "against" if args.against else "spacy"
+    rates: dict[str, list[int]] = {"warta": [], second: []}
+    loads: dict[str, list[float]] = {"warta": [], second: []}
+    entities: dict[str, set[int]] = {"warta": set(), second: set()}
+    run_of = {  # arm label -> this script's arguments for it
+        "warta": ["--arm", "warta", "--model", str(args.model)],
+        "spacy": ["--arm", "spacy", "--model", str(args.model)],
+        "against": ["--arm", "warta", "--model", str(args.against)],
+    }
     for pair in range(args.pairs):
-        arms = ("warta", "spacy") if pair % 2 == 0 else ("spacy", "warta")
-        commands = [[sys.executable, __file__, "--arm", arm, *common] for arm in arms]
+        arms = ("warta", second) if pair % 2 == 0 else (second, "warta")
+        commands = [
+            [sys.executable, __file__, *run_of[arm], "--articles", str(args.articles)] for arm in arms
+        ]
         if args.side_by_side:
             commands = [[*command, "--cpu", str(cpu)] for cpu, command in enumerate(commands)]
             running = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for command in commands]
@@ -144,19 +156,21 @@ def main() -> None:
             rates[arm].append(int(run["tokens_per_s"]))
             loads[arm].append(float(run["load_s"]))
             entities[arm].add(int(run["entities"]))
-    warta, baseline = statistics.median(rates["warta"]), statistics.median(rates["spacy"])
+    warta, baseline = statistics.median(rates["warta"]), statistics.median(rates[second])
     summary = {
         "summary": "ner_throughput",
         "pairs": args.pairs,
         "side_by_side": args.side_by_side,
+        "model": str(args.model),
+        **({"against": str(args.against)} if args.against else {}),
         "warta_tokens_per_s": rates["warta"],
-        "spacy_tokens_per_s": rates["spacy"],
+        f"{second}_tokens_per_s": rates[second],
         "median_warta": warta,
-        "median_spacy": baseline,
+        f"median_{second}": baseline,
         "ratio": round(warta / baseline, 2),
         "median_load_s_warta": round(statistics.median(loads["warta"]), 2),
-        "median_load_s_spacy": round(statistics.median(loads["spacy"]), 2),
-        "same_entity_count": entities["warta"] == entities["spacy"] and len(entities["warta"]) == 1,
+        f"median_load_s_{second}": round(statistics.median(loads[second]), 2),
+        "same_entity_count": entities["warta"] == entities[second] and len(entities["warta"]) == 1,
     }
     print(json.dumps(summary))
 
