@@ -157,6 +157,7 @@ class SearchResult:
 
 _OPERATORS = set('"+-|*()~')
 _VERBATIM = set('"+*()~')  # a query with these is searched as written, without reading entities
+MAX_QUERY_TOKENS = 16  # longer queries (pasted text) are words only: one lookup per run of words
 # Words as people type them (Kibana's KQL, web search): AND, OR, NOT in capitals, and quoted phrases.
 _TOKEN = re.compile(r'"[^"]*"?|\S+')
 # Matches of the exact phrase outrank all others: BM25 scores of a few words stay far below this.
@@ -246,9 +247,9 @@ def _by_words_or_tag(entity: QueryEntity) -> dict[str, Any]:
 
 def read_entities(client: Elasticsearch, index: str, query: str) -> list[Alternative] | None:
     """The entities a query names, per ``|`` alternative (None for a query with quotes, wildcards,
-    ``+`` or brackets: those are read as written)."""
+    ``+`` or brackets, or longer than ``MAX_QUERY_TOKENS``: those are read as written)."""
     tokens = translate_operators(query).split()
-    if not tokens or any(set(t) & _VERBATIM for t in tokens):
+    if not tokens or len(tokens) > MAX_QUERY_TOKENS or any(set(t) & _VERBATIM for t in tokens):
         return None
     return read_alternatives(tokens, index_lookup(client, index))
 
