@@ -7,8 +7,8 @@ place (the gazetteer), as a person's nickname, and as it is typed, and it names 
 article in the index is tagged with one of those forms. Words typed in lower case that news writes
 in lower case (``harga``, ``minyak``) are never looked up: they are words, not names.
 
-``read_query`` returns the words cut into plain words and entity segments (longest first, left
-to right); ``read_alternatives`` does so for a query with ``|`` (or) and ``-word`` (not), so
+``read_alternatives`` cuts a query's words into plain words and entity segments (longest first,
+left to right), per side of ``|`` (or), each ``-word`` (not) alone, so
 ``Jokowi | Prabowo`` finds what ``Jokowi`` and ``Prabowo`` find. ``pipeline.search`` matches a
 segment by its words *or* by the entity's tag.
 """
@@ -57,22 +57,26 @@ class Alternative:
 Lookup = Callable[[list[tuple[str, str]]], dict[tuple[str, str], str]]
 
 
-def candidate_forms(text: str) -> list[tuple[str, str]]:
-    """What ``text`` may be tagged as: itself in every entity field, a place's canonical name,
-    a nickname's full name. Empty for lower-case common words."""
-    from pipeline.enrich.words import _is_common_in_any_language
+def canonical_forms(es_field: str, value: str) -> list[str]:
+    """What a typed name may stand for in one entity field: itself, and for people the full name
+    of a known nickname, for places the gazetteer's canonical name (also what facet filters use)."""
     from pipeline.gazetteer import canonical_place
+
+    forms = [value.strip()]
+    if es_field == "persons":
+        forms.append(folded_nicknames().get(value.strip().casefold(), ""))
+    elif es_field == "locations":
+        forms.append(canonical_place(value.strip()) or "")
+    return list(dict.fromkeys(f for f in forms if f))
+
+
+def candidate_forms(text: str) -> list[tuple[str, str]]:
+    """(entity field, form) pairs ``text`` may be tagged as; none for lower-case common words."""
+    from pipeline.enrich.words import _is_common_in_any_language
 
     if text.islower() and all(_is_common_in_any_language(w) for w in text.split()):
         return []
-    forms = [(f, text) for f in ENTITY_FIELDS]
-    place = canonical_place(text)
-    if place:
-        forms.append(("locations", place))
-    full_name = folded_nicknames().get(text.casefold())
-    if full_name:
-        forms.append(("persons", full_name))
-    return list(dict.fromkeys(forms))
+    return [(field, form) for field in ENTITY_FIELDS for form in canonical_forms(field, text)]
 
 
 @lru_cache(maxsize=1)
@@ -83,23 +87,25 @@ def folded_nicknames() -> dict[str, str]:
     return {nickname.casefold(): name for nickname, name in known_nicknames().items()}
 
 
-def read_query(words: list[str], lookup: Lookup) -> ReadQuery:
-    """Cut ``words`` into entity segments (the longest run that names a tagged entity, left to
-    right) and plain words. One ``lookup`` for every candidate of every run."""
-    runs = {
+def _runs(words: list[str]) -> dict[tuple[int, int], str]:
+    """Every run of one to ``MAX_WORDS`` words: (start, end) -> its text."""
+    return {
         (start, end): " ".join(words[start:end])
         for start in range(len(words))
         for end in range(start + 1, min(len(words), start + MAX_WORDS) + 1)
     }
-    forms = {span: candidate_forms(text) for span, text in runs.items()}
-    found = lookup(list(dict.fromkeys(pair for pairs in forms.values() for pair in pairs)))
+
+
+def read_query(words: list[str], found: dict[tuple[str, str], str]) -> ReadQuery:
+    """Cut ``words`` into entity segments (the longest run that names a tagged entity, left to
+    right) and plain words; ``found``: a ``Lookup``'s answer for their candidate forms."""
+    runs = _runs(words)
     entities: list[QueryEntity] = []
     start = 0
     while start < len(words):
         for end in range(min(len(words), start + MAX_WORDS), start, -1):
-            names = tuple(
-                dict.fromkeys((f, found[(f, v)]) for f, v in forms[(start, end)] if (f, v) in found)
-            )
+            forms = candidate_forms(runs[(start, end)])
+            names = tuple(dict.fromkeys((f, found[(f, v)]) for f, v in forms if (f, v) in found))
             if names:
                 entities.append(QueryEntity(runs[(start, end)], start, end, names))
                 start = end
@@ -110,35 +116,23 @@ def read_query(words: list[str], lookup: Lookup) -> ReadQuery:
 
 
 def read_alternatives(tokens: list[str], lookup: Lookup) -> list[Alternative]:
-    """``tokens``: words, ``|`` and ``-word`` (simple_query_string's or and not), cut at each ``|``."""
+    """``tokens``: words, ``|`` and ``-word`` (simple_query_string's or and not), cut at each ``|``.
+    One ``lookup`` for the candidate forms of every run of every alternative."""
     groups: list[list[str]] = [[]]
     for token in tokens:
         if token == "|":
             groups.append([])
         else:
             groups[-1].append(token)
-    cached = _memoised(lookup)
+    required = [[t for t in group if not t.startswith("-")] for group in groups]
+    excluded = [[[t[1:]] for t in group if t.startswith("-") and len(t) > 1] for group in groups]
+    word_lists = [*required, *(words for group in excluded for words in group)]
+    pairs = [pair for words in word_lists for text in _runs(words).values() for pair in candidate_forms(text)]
+    found = lookup(list(dict.fromkeys(pairs)))
     return [
-        Alternative(
-            read_query([t for t in group if not t.startswith("-")], cached),
-            [read_query([t[1:]], cached) for t in group if t.startswith("-") and len(t) > 1],
-        )
-        for group in groups
+        Alternative(read_query(words, found), [read_query(word, found) for word in excluded_words])
+        for words, excluded_words in zip(required, excluded, strict=True)
     ]
-
-
-def _memoised(lookup: Lookup) -> Lookup:
-    """``lookup`` asked once per pair: the alternatives of one query share their answers."""
-    known: dict[tuple[str, str], str | None] = {}
-
-    def ask(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        new = [p for p in pairs if p not in known]
-        if new:
-            found = lookup(new)
-            known.update({p: found.get(p) for p in new})
-        return {p: v for p in pairs if (v := known[p]) is not None}
-
-    return ask
 
 
 def entity_clause(entity: QueryEntity) -> dict[str, Any]:

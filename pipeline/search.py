@@ -28,8 +28,8 @@ from elasticsearch import Elasticsearch
 from pipeline.query_entities import (
     Alternative,
     QueryEntity,
+    canonical_forms,
     entity_clause,
-    folded_nicknames,
     index_lookup,
     matched,
     read_alternatives,
@@ -90,19 +90,6 @@ class SearchFilters:
             # The time field every document has (publication time, else the text's day, else first seen).
             out.append({"range": {"timestamp": bounds}})
         return out
-
-
-def canonical_forms(es_field: str, value: str) -> list[str]:
-    """What a typed facet value may stand for in the index: itself, and for people their full name
-    when it is a known nickname, for places the gazetteer's canonical name."""
-    from pipeline.gazetteer import canonical_place
-
-    forms = [value.strip()]
-    if es_field == "persons":
-        forms.append(folded_nicknames().get(value.strip().casefold(), ""))
-    elif es_field == "locations":
-        forms.append(canonical_place(value.strip()) or "")
-    return list(dict.fromkeys(f for f in forms if f))
 
 
 def _facet_clause(es_field: str, value: str) -> dict[str, Any]:
