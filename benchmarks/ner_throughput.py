@@ -76,9 +76,11 @@ def measure(articles_n: int, model: Path, arm: str) -> dict[str, object]:
 
     if arm == "spacy":
         import pipeline.enrich as enrich
+        import pipeline.enrich.tagging as tagging
 
         # The baseline arm: the same tagging path, the model loaded without Warta's speed choices.
-        enrich.load_model = lru_cache(maxsize=2)(spacy.load)
+        # Replaced where tag_articles looks it up (its module), not only on the package.
+        enrich.load_model = tagging.load_model = lru_cache(maxsize=2)(spacy.load)
     from pipeline.enrich import load_model, tag_articles
 
     articles = load_articles(articles_n + 64)
