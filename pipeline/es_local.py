@@ -204,6 +204,9 @@ def _distribution(settings: Settings, mvn: str, java: Path, version: str) -> Pat
         "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:unpack",
         f"-Dartifact=org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip",
         f"-DoutputDirectory={unpacked}",
+        # The unpack goal skips an artifact its marker file says is unpacked; markers kept in the
+        # build folder, inside this scratch folder, never outlive the unpacked files.
+        f"-Dwarta.build.dir={unpacked / '.build'}",
     )
     shutil.rmtree(dist, ignore_errors=True)
     (unpacked / f"elasticsearch-{version}").rename(dist)

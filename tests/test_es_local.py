@@ -64,3 +64,18 @@ def test_remote_url_is_never_started(tmp_path: Path) -> None:
 
 def test_stop_without_a_node_says_so(tmp_path: Path) -> None:
     assert es_local.stop(Settings(es_url="http://127.0.0.1:9", es_home=tmp_path / "es")) is False
+
+
+def test_the_distribution_unpacks_into_every_home(tmp_path: Path) -> None:
+    """Each es_home gets its own unpacked 8.x distribution: nothing left by an earlier unpack
+    (Maven's unpack markers once were) makes a later one skip the files and fail."""
+    version = "8.19.21"
+    settings = Settings(es_local_version=version)
+    mvn, java = es_local._require_maven(), es_local.java_home(settings, version)
+    for home in ("first", "second"):
+        dist = es_local._distribution(
+            settings.model_copy(update={"es_home": tmp_path / home}), mvn, java, version
+        )
+        assert dist == tmp_path / home / "dist" / version
+        assert (dist / "bin" / "elasticsearch").is_file()
+        assert sorted(p.name for p in (tmp_path / home / "dist").iterdir()) == [version]
