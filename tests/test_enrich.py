@@ -97,6 +97,16 @@ def test_the_outlets_dateline_credit_is_no_entity_its_mentions_in_the_text_are()
         [("Reuters", english.rindex("Reuters"))],
     ]
     assert ("Jakarta", "LOC") in {(e.text, e.label) for e in tagged[0].entities}  # the place stays
+    # The credit before the place, whatever type the model gives it; a person the opening names
+    # between commas, before a hyphenated word, is no credit.
+    credit_first = "JUARA.NET, TOKYO - Pasangan ganda putra Indonesia, Marcus Fernaldi Gideon, menang."
+    not_a_dateline = "Ketua Umum Partai Gerindra, Prabowo Subianto, turut memperingati HUT ke-72 RI."
+    tagged = list(
+        tag_articles([article(credit_first, "id"), article(not_a_dateline, "id")], get_settings().ner_model)
+    )
+    assert "JUARA.NET" not in {e.text for e in tagged[0].entities}
+    assert ("Marcus Fernaldi Gideon", "PER") in {(e.text, e.label) for e in tagged[0].entities}
+    assert ("Prabowo Subianto", "PER") in {(e.text, e.label) for e in tagged[1].entities}
 
 
 def test_canonicalise_joins_partial_person_names_only() -> None:
