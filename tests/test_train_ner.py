@@ -132,3 +132,29 @@ def test_committed_nicknames_are_what_indosum_rebuilds(tmp_path: Path) -> None:
     texts = indosum_texts(SHARED_DATA)
     rebuilt = build_nicknames(texts, get_settings().ner_model, tmp_path / "nicknames.tsv")
     assert rebuilt.read_bytes() == nicknames_path().read_bytes()
+
+
+def test_the_vectors_read_news_like_training_text_but_not_the_tweets_or_agreements(tmp_path: Path) -> None:
+    """Tweets and agreements train the tagger; the vectors' texts leave them out (NOT_IN_VECTORS),
+    and their dev files never choose the checkpoint (SELECTING)."""
+    from pipeline.train_ner import CORPORA, NOT_IN_VECTORS, SELECTING, vector_corpus
+
+    shared = tmp_path / "shared"
+    (shared / "corpus" / "indosum").mkdir(parents=True)
+    (shared / "corpus" / "indosum" / "articles.jsonl").write_text('{"text": "Presiden berpidato."}\n')
+    (shared / "extraction" / "zyte-dev").mkdir(parents=True)
+    (shared / "extraction" / "zyte-dev" / "ground_truth.json").write_text(
+        '{"p": {"articleBody": "Oil fell."}}'
+    )
+    (shared / "extraction" / "zyte-dev" / "manifest.json").write_text('{"p": {"html_lang_attr": "en"}}')
+    splits = {
+        "idner-news-2k": {
+            "train": [Sentence(["Joko", "Widodo", "tiba"], ["B-PER", "I-PER", "O"])],
+            "dev": [],
+        },
+        "btc-en": {"train": [Sentence(["@BBC", "lol"], ["B-ORG", "O"])], "dev": []},
+        "sec-filings-en": {"train": [Sentence(["Borrower", "shall"], ["O", "O"])], "dev": []},
+    }
+    lines = vector_corpus(shared, splits, tmp_path / "corpus.txt").read_text().splitlines()
+    assert lines == ["Presiden berpidato .", "Oil fell .", "Joko Widodo tiba"]
+    assert {p.name for p in CORPORA if p.dev_share > 0} - SELECTING == NOT_IN_VECTORS
