@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 from rich.console import Console
 
 from pipeline.settings import PROJECT_ROOT, SettingsError, get_settings
-
-if TYPE_CHECKING:
-    pass
 
 app = typer.Typer(
     help="Warta: news articles into an entity-tagged Elasticsearch index.", no_args_is_help=True

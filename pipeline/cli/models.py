@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -14,9 +14,6 @@ from pipeline.cli.app import (
     train_app,
 )
 from pipeline.settings import NER_CORPORA, get_settings
-
-if TYPE_CHECKING:
-    pass
 
 
 @train_app.command("ner")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -16,9 +16,6 @@ from pipeline.cli.app import (
     kibana_app,
 )
 from pipeline.settings import get_settings
-
-if TYPE_CHECKING:
-    pass
 
 
 @kibana_app.command("export")

@@ -20,6 +20,7 @@ from pipeline.enrich.text_rules import (
     _hyphenated_given_names,
     _known_places,
     _places_of_offices,
+    _Span,
     _titled_persons,
 )
 from pipeline.enrich.words import (
@@ -35,8 +36,6 @@ from pipeline.gazetteer import is_demonym, is_place
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
-
-_Span = tuple[int, int, str]  # start token, end token, label
 
 
 # Indonesian football clubs are named Persatuan Sepak Bola ... and called by its contraction
